@@ -1,0 +1,150 @@
+"""Per-tenant rate limits: a per-minute and a per-day budget, both checked and counted in one
+Redis round trip.
+
+A Lua script reads both fixed-window counters and increments them only if neither is spent, so
+the two windows never disagree (DRF's throttles and the `limits` library check them one by
+one) and a rejected request uses no quota. Windows are aligned to the clock (minute, UTC day),
+so every web process agrees on them. The plan table is apps/tenancy/plans.py.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from apps.api.errors import ErrorCode
+from apps.api.redis import redis_client
+from apps.apikeys.services import LAST_USED_KEY
+from apps.core.errors import ApplicationError
+from apps.tenancy.models import Tenant
+
+_SCRIPT = """
+local minute = tonumber(redis.call('GET', KEYS[1]) or '0')
+local day = tonumber(redis.call('GET', KEYS[2]) or '0')
+if minute >= tonumber(ARGV[1]) or day >= tonumber(ARGV[2]) then
+  return {0, minute, day}
+end
+minute = redis.call('INCR', KEYS[1])
+if minute == 1 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+day = redis.call('INCR', KEYS[2])
+if day == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+return {1, minute, day}
+"""
+# The API key's last use rides in the same round trip (refused requests are uses too).
+_SCRIPT = (
+    """
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], ARGV[5], ARGV[6]) end
+"""
+    + _SCRIPT
+)
+
+MINUTE = 60
+DAY = 86_400
+
+
+def now() -> float:
+    """The clock the windows follow (a function so tests can move it)."""
+    return time.time()
+
+
+@dataclass(frozen=True)
+class Window:
+    name: str
+    limit: int
+    used: int
+    seconds: int
+    reset: int  # seconds until this window starts over
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
+@dataclass(frozen=True)
+class RateLimitResult:
+    allowed: bool
+    windows: tuple[Window, ...]
+
+    @property
+    def binding(self) -> Window:
+        """The window closest to running out; when rejected, the spent window that frees up
+        last (the one a client must wait for)."""
+        if not self.allowed:
+            spent = [w for w in self.windows if w.remaining == 0]
+            return max(spent, key=lambda w: w.reset)
+        return min(self.windows, key=lambda w: (w.remaining, -w.reset))
+
+    def headers(self) -> dict[str, str]:
+        window = self.binding
+        headers = {
+            "X-RateLimit-Limit": str(window.limit),
+            "X-RateLimit-Remaining": str(window.remaining),
+            "X-RateLimit-Reset": str(window.reset),
+            # draft-ietf-httpapi-ratelimit-headers: every policy, and what is left of each.
+            "RateLimit-Policy": ", ".join(
+                f'"{w.name}";q={w.limit};w={w.seconds}' for w in self.windows
+            ),
+            "RateLimit": ", ".join(f'"{w.name}";r={w.remaining};t={w.reset}' for w in self.windows),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(window.reset)
+        return headers
+
+
+class RateLimited(ApplicationError):
+    status = 429
+    code = ErrorCode.RATE_LIMITED
+
+
+def rate_limit_hit(*, tenant: Tenant, api_key_id: int | None = None) -> RateLimitResult:
+    """Count one request for the tenant if both budgets allow it, and record the API key's
+    last use (see apps.apikeys.services.api_key_flush_last_used), in one Redis round trip."""
+    limits = tenant.limits
+    current = now()
+    minute_index, day_index = int(current // MINUTE), int(current // DAY)
+    minute_reset = max(math.ceil((minute_index + 1) * MINUTE - current), 1)
+    day_reset = max(math.ceil((day_index + 1) * DAY - current), 1)
+    allowed, minute_used, day_used = _script()(
+        keys=[
+            f"ratelimit:{tenant.pk}:m:{minute_index}",
+            f"ratelimit:{tenant.pk}:d:{day_index}",
+            LAST_USED_KEY,
+        ],
+        args=[
+            limits.requests_per_minute,
+            limits.requests_per_day,
+            minute_reset + 1,
+            day_reset + 1,
+            "" if api_key_id is None else api_key_id,
+            f"{current:.3f}",
+        ],
+    )
+    return RateLimitResult(
+        allowed=bool(allowed),
+        windows=(
+            Window("minute", limits.requests_per_minute, int(minute_used), MINUTE, minute_reset),
+            Window("day", limits.requests_per_day, int(day_used), DAY, day_reset),
+        ),
+    )
+
+
+def rate_limited_error(result: RateLimitResult) -> RateLimited:
+    """The 429 for a refused request (the headers come from `result.headers()`)."""
+    window = result.binding
+    return RateLimited(
+        f"Rate limit of {window.limit} requests per {window.name} reached; "
+        f"retry in {window.reset} s.",
+        details={"limit": window.limit, "window": window.name, "retry_after": window.reset},
+    )
+
+
+_scripts: dict[int, object] = {}
+
+
+def _script():
+    client = redis_client()
+    script = _scripts.get(id(client))
+    if script is None:
+        script = _scripts[id(client)] = client.register_script(_SCRIPT)
+    return script

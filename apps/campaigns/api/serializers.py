@@ -1,0 +1,150 @@
+"""Shapes of the public Campaigns API (the Campaigns page's campaign object and friends)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from apps.campaigns.models import Campaign
+
+
+class StatsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    sent = serializers.IntegerField()
+    delivered = serializers.IntegerField()
+    read = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    pending = serializers.IntegerField()
+
+
+class CampaignSerializer(serializers.ModelSerializer):
+    template_id = serializers.UUIDField()
+    template_name = serializers.CharField(source="template.name", allow_null=True)
+    template_category = serializers.CharField(source="template.category", allow_null=True)
+    template_language = serializers.CharField(source="template.language", allow_null=True)
+    variable_mapping = serializers.JSONField(allow_null=True)
+    stats = StatsSerializer()
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "id",
+            "name",
+            "description",
+            "status",
+            "template_id",
+            "template_name",
+            "template_category",
+            "template_language",
+            "variable_mapping",
+            "batch_size",
+            "scheduled_at",
+            "started_at",
+            "completed_at",
+            "total_recipients",
+            "stats",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class AudienceRowSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["group", "source"])
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class CampaignDetailSerializer(CampaignSerializer):
+    audiences = serializers.SerializerMethodField()
+
+    class Meta(CampaignSerializer.Meta):
+        fields = [*CampaignSerializer.Meta.fields, "audiences"]
+
+    def get_audiences(self, campaign: Campaign) -> list[dict]:
+        from apps.campaigns.selectors import campaign_audience_rows
+
+        return AudienceRowSerializer(campaign_audience_rows(campaign=campaign), many=True).data
+
+
+class AudienceInputSerializer(serializers.Serializer):
+    groups = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
+    sources = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
+
+
+class CampaignCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(max_length=500, required=False, allow_null=True)
+    template_id = serializers.CharField()
+    batch_size = serializers.IntegerField(min_value=1, max_value=1000, required=False, default=50)
+    variable_mapping = serializers.JSONField(required=False, allow_null=True)
+    audience = AudienceInputSerializer(required=False)
+    scheduled_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ScheduleInputSerializer(serializers.Serializer):
+    scheduled_at = serializers.DateTimeField()
+
+
+class PreviewInputSerializer(serializers.Serializer):
+    sample_contact_id = serializers.UUIDField(required=False, allow_null=True)
+
+
+class CoverageInputSerializer(serializers.Serializer):
+    fields = serializers.ListField(child=serializers.CharField(), min_length=1, max_length=50)
+
+
+class PreviewSampleSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    first_name = serializers.CharField()
+    phone = serializers.CharField()
+
+
+class AudiencePreviewSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    sample = PreviewSampleSerializer(many=True)
+
+
+class CoverageEntrySerializer(serializers.Serializer):
+    present = serializers.IntegerField()
+    missing = serializers.IntegerField()
+
+
+class CoverageSerializer(serializers.Serializer):
+    total_recipients = serializers.IntegerField()
+    coverage = serializers.DictField(child=CoverageEntrySerializer())
+
+
+class RenderedSerializer(serializers.Serializer):
+    campaign_id = serializers.UUIDField()
+    sample_contact_id = serializers.UUIDField()
+    resolved_components = serializers.ListField(child=serializers.DictField())
+
+
+class ErrorBucketSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    title = serializers.CharField()
+    fix = serializers.CharField()
+    count = serializers.IntegerField()
+    sample_message = serializers.CharField()
+
+
+class ErrorsSummarySerializer(serializers.Serializer):
+    total_failed = serializers.IntegerField()
+    by_code = ErrorBucketSerializer(many=True)
+
+
+class FailedRecipientSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    phone_number = serializers.CharField(source="phone")
+    contact_id = serializers.UUIDField(allow_null=True)
+    status = serializers.CharField()
+    message_id = serializers.CharField(source="wamid", allow_null=True)
+    error = serializers.CharField(source="error_message")
+
+
+class DrilldownSerializer(serializers.Serializer):
+    error_code = serializers.CharField()
+    recipients = FailedRecipientSerializer(many=True)
+
+
+class CampaignListSerializer(serializers.Serializer):
+    data = CampaignSerializer(many=True)

@@ -1,0 +1,240 @@
+"""Reads for campaigns: the audience (resolved in SQL, never materialised for a preview),
+field coverage, one contact's resolved values, stats and the error report."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+
+from apps.campaigns import mapping as mapping_rules
+from apps.campaigns.models import (
+    AudienceKind,
+    Campaign,
+    CampaignAudience,
+    CampaignRecipient,
+    CampaignStatus,
+    RecipientStatus,
+)
+from apps.contacts.models import LIVE, Contact, GroupMember
+from apps.core.errors import NotFound
+from apps.whatsapp.errors import error_info
+
+PREVIEW_SAMPLE = 10
+DRILLDOWN_MAX = 200
+
+
+def campaign_list(*, status: str = "", search: str = "") -> QuerySet[Campaign]:
+    campaigns = Campaign.objects.select_related("template").order_by("-created_at", "-id")
+    if status:
+        campaigns = campaigns.filter(status=status)
+    if search:
+        campaigns = campaigns.filter(name__icontains=search)
+    return campaigns
+
+
+def campaign_get(*, campaign_id: Any) -> Campaign:
+    try:
+        return Campaign.objects.select_related("template").get(pk=uuid.UUID(str(campaign_id)))
+    except (ValueError, Campaign.DoesNotExist):
+        raise NotFound("Campaign not found.") from None
+
+
+def campaign_audience_ids(*, campaign: Campaign) -> dict[str, list[uuid.UUID]]:
+    ids: dict[str, list[uuid.UUID]] = {"groups": [], "sources": [], "contacts": []}
+    for kind, group_id, source_id, contact_id in campaign.audiences.values_list(
+        "kind", "group_id", "source_id", "contact_id"
+    ):
+        if kind == AudienceKind.GROUP:
+            ids["groups"].append(group_id)
+        elif kind == AudienceKind.SOURCE:
+            ids["sources"].append(source_id)
+        else:
+            ids["contacts"].append(contact_id)
+    return ids
+
+
+def audience_contacts(
+    *, groups: list[Any], sources: list[Any], contacts: list[Any] | None = None
+) -> QuerySet[Contact]:
+    """The contacts an audience reaches: members of any group, contacts of any source, and
+    picked contacts, each once; never archived, opted-out or phoneless ones. A phone belongs
+    to one live contact at most (contacts' unique constraint), so this is also one row per
+    phone; materialisation keeps a second guard on (campaign, phone)."""
+    contacts = contacts or []
+    if not (groups or sources or contacts):
+        return Contact.objects.none()
+    reach = Q()
+    if groups:
+        reach |= Q(id__in=GroupMember.objects.filter(group_id__in=groups).values("contact_id"))
+    if sources:
+        reach |= Q(source_id__in=sources)
+    if contacts:
+        reach |= Q(id__in=contacts)
+    return (
+        Contact.objects.filter(LIVE, opted_out_at__isnull=True, phone__isnull=False)
+        .exclude(phone="")
+        .filter(reach)
+    )
+
+
+def campaign_audience_contacts(*, campaign: Campaign) -> QuerySet[Contact]:
+    return audience_contacts(**campaign_audience_ids(campaign=campaign))
+
+
+def audience_preview(*, contacts: QuerySet[Contact], sample: int = PREVIEW_SAMPLE) -> dict:
+    rows = contacts.order_by("created_at", "id").values("id", "first_name", "phone")[:sample]
+    return {"total": contacts.count(), "sample": [dict(row) for row in rows]}
+
+
+def audience_field_coverage(*, contacts: QuerySet[Contact], fields: list[str]) -> dict:
+    """For each field, how many of the audience have it (one aggregate query)."""
+    sql, params = contacts.values("id").query.sql_with_params()
+    selects, select_params = ["COUNT(*)"], []
+    for name in fields:
+        expr, expr_params = mapping_rules.field_sql(name)
+        selects.append(f"COUNT(*) FILTER (WHERE {expr} IS NOT NULL)")
+        select_params += expr_params
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(selects)} FROM contacts_contact c "  # noqa: S608
+            f"WHERE c.id IN ({sql})",
+            [*select_params, *params],
+        )
+        row = cursor.fetchone()
+    total = row[0]
+    return {
+        "total_recipients": total,
+        "coverage": {
+            name: {"present": present, "missing": total - present}
+            for name, present in zip(fields, row[1:], strict=True)
+        },
+    }
+
+
+def contact_values(*, mapping: dict | None, contact_id: Any) -> dict[str, Any]:
+    """One contact's values for `mapping`, resolved by the same SQL materialisation uses."""
+    expr, params = mapping_rules.values_sql(mapping)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {expr} FROM contacts_contact c WHERE c.id = %s",  # noqa: S608
+            [*params, contact_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound("Contact not found.")
+    value = row[0]
+    if isinstance(value, str):
+        import json
+
+        value = json.loads(value)
+    return value or {}
+
+
+def campaign_recount(*, campaign: Campaign) -> dict[str, int]:
+    """Exact counters from the recipient rows (the funnel rules of DESIGN.md)."""
+    counts = dict(
+        CampaignRecipient.objects.filter(campaign=campaign)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    # A failure reported after acceptance leaves the recipient counted as sent.
+    failed_after_sent = CampaignRecipient.objects.filter(
+        campaign=campaign, status=RecipientStatus.FAILED, wamid__isnull=False
+    ).count()
+    delivered = counts.get(RecipientStatus.DELIVERED, 0) + counts.get(RecipientStatus.READ, 0)
+    return {
+        "total_recipients": sum(counts.values()),
+        "sent_count": counts.get(RecipientStatus.SENT, 0) + delivered + failed_after_sent,
+        "delivered_count": delivered,
+        "read_count": counts.get(RecipientStatus.READ, 0),
+        "failed_count": counts.get(RecipientStatus.FAILED, 0),
+    }
+
+
+def campaign_errors_summary(*, campaign: Campaign) -> dict[str, Any]:
+    rows = (
+        CampaignRecipient.objects.filter(campaign=campaign, status=RecipientStatus.FAILED)
+        .values("error_code")
+        .annotate(count=Count("id"))
+        .order_by("-count", "error_code")
+    )
+    by_code = []
+    total = 0
+    for row in rows:
+        code = row["error_code"] or "unknown"
+        info = error_info(code)
+        sample = (
+            CampaignRecipient.objects.filter(
+                campaign=campaign, status=RecipientStatus.FAILED, error_code=row["error_code"]
+            )
+            .exclude(error_message="")
+            .values_list("error_message", flat=True)
+            .first()
+        )
+        total += row["count"]
+        by_code.append(
+            {
+                "code": str(code),
+                "title": info.title,
+                "fix": info.fix,
+                "retryable": info.retryable,
+                "count": row["count"],
+                "sample_message": sample or info.title,
+            }
+        )
+    return {"total_failed": total, "by_code": by_code}
+
+
+def campaign_errors_drilldown(
+    *, campaign: Campaign, error_code: str, limit: int = DRILLDOWN_MAX
+) -> QuerySet[CampaignRecipient]:
+    limit = max(1, min(int(limit), DRILLDOWN_MAX))
+    return CampaignRecipient.objects.filter(
+        campaign=campaign, status=RecipientStatus.FAILED, error_code=error_code
+    ).order_by("failed_at", "id")[:limit]
+
+
+def campaigns_running_or_upcoming() -> QuerySet[Campaign]:
+    return campaign_list().filter(
+        status__in=[CampaignStatus.RUNNING, CampaignStatus.SCHEDULED, CampaignStatus.PAUSED]
+    )
+
+
+def campaign_audience_rows(*, campaign: Campaign) -> list[dict[str, Any]]:
+    rows = []
+    for audience in CampaignAudience.objects.filter(campaign=campaign).select_related(
+        "group", "source"
+    ):
+        if audience.kind == AudienceKind.GROUP:
+            rows.append({"type": "group", "id": audience.group_id, "name": audience.group.name})
+        elif audience.kind == AudienceKind.SOURCE:
+            rows.append({"type": "source", "id": audience.source_id, "name": audience.source.name})
+    return rows
+
+
+def campaign_timeline(*, campaign: Campaign) -> list[dict[str, Any]]:
+    """The campaign's `campaign.*` events, oldest first (from the event outbox)."""
+    from apps.webhooks.models import Event
+
+    return list(
+        Event.objects.filter(type__startswith="campaign.", data__id=str(campaign.pk))
+        .order_by("created_at")
+        .values("type", "created_at")[:100]
+    )
+
+
+def campaign_send_rate(*, campaign: Campaign, buckets: int = 30) -> list[dict[str, Any]]:
+    """Sends per minute (accepted or failed) over the campaign's life, for the rate chart."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT date_trunc('minute', COALESCE(sent_at, failed_at)) AS minute, COUNT(*)"
+            " FROM campaigns_campaignrecipient WHERE campaign_id = %s"
+            " AND COALESCE(sent_at, failed_at) IS NOT NULL GROUP BY 1 ORDER BY 1 DESC LIMIT %s",
+            [campaign.pk, buckets],
+        )
+        rows = list(reversed(cursor.fetchall()))
+    return [{"minute": minute, "count": count} for minute, count in rows]

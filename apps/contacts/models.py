@@ -1,0 +1,267 @@
+"""Contacts, the groups they belong to, where they came from, notes, and CSV imports.
+
+Every table lives in the workspace's schema. A contact is archived (soft-deleted), never
+removed, so messages and campaign recipients that point at it keep their history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.core.exceptions import EmptyResultSet
+from django.db import models
+from django.db.models.functions import Upper
+
+LIVE = models.Q(archived_at__isnull=True)
+
+
+class SourceKind(models.TextChoices):
+    IMPORT = "import", "CSV import"
+    API = "api", "API"
+    FORM = "form", "Form"
+    MANUAL = "manual", "Added by hand"
+
+
+class Source(models.Model):
+    """Where contacts came from: an import, the API, a form."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16, choices=SourceKind.choices, default=SourceKind.MANUAL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Group(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(Upper("name"), name="contact_group_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContactQuerySet(models.QuerySet):
+    """Contacts, with an opt-in cached `count()` for large lists (see `with_cached_count`)."""
+
+    # Counts at or above this are cached; smaller ones are cheap and always exact.
+    CACHED_COUNT_FROM = 10_000
+    CACHED_COUNT_SECONDS = 10
+
+    def with_cached_count(self) -> ContactQuerySet:
+        """`count()` of this list is cached for a few seconds once it reaches
+        CACHED_COUNT_FROM: an exact count of a million rows costs ~200 ms, paid by every page
+        of the API and the dashboard. A large total may then lag behind by those seconds."""
+        clone = self._chain()
+        clone._cached_count = True
+        return clone
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._cached_count = getattr(self, "_cached_count", False)
+        return clone
+
+    def count(self) -> int:
+        if not getattr(self, "_cached_count", False) or self._result_cache is not None:
+            return super().count()
+        from django.core.cache import cache
+        from django.db import connection
+
+        try:
+            sql, params = self.query.sql_with_params()
+        except EmptyResultSet:
+            return 0
+        digest = hashlib.sha256(f"{sql}|{params}".encode()).hexdigest()[:32]
+        key = f"contacts:count:{connection.schema_name}:{digest}"
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+        total = super().count()
+        if total >= self.CACHED_COUNT_FROM:
+            cache.set(key, total, self.CACHED_COUNT_SECONDS)
+        return total
+
+
+class Contact(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    first_name = models.CharField(max_length=255)
+    last_name = models.CharField(max_length=255, null=True, blank=True)
+    # E.164, so at most 16 characters; 20 is the documented limit.
+    phone = models.CharField(max_length=20, null=True, blank=True)
+    email = models.CharField(max_length=254, null=True, blank=True)
+    company = models.CharField(max_length=255, null=True, blank=True)
+    job_title = models.CharField(max_length=255, null=True, blank=True)
+    status = models.CharField(max_length=64, null=True, blank=True)
+    tags = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+    groups = models.ManyToManyField(Group, through="GroupMember", related_name="contacts")
+    opted_out_at = models.DateTimeField(null=True, blank=True)
+    opt_out_reason = models.CharField(max_length=255, blank=True, default="")
+    archived_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Null until the contact is first changed, as the API documents.
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The phone is a WhatsApp identity: one live contact per number.
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=LIVE & models.Q(phone__isnull=False),
+                name="contact_live_phone_unique",
+            ),
+        ]
+        # The trigram (search), phone-prefix and custom-fields indexes are expression indexes
+        # with operator classes, created in migration 0002 (Django wraps OpClass expressions
+        # in parentheses PostgreSQL refuses).
+        indexes = [
+            # Listing and paging live contacts, newest first.
+            models.Index(
+                models.F("created_at").desc(),
+                models.F("id").desc(),
+                name="contact_live_created",
+                condition=LIVE,
+            ),
+            GinIndex(fields=["tags"], name="contact_tags_gin", condition=LIVE),
+            models.Index(fields=["status"], name="contact_status", condition=LIVE),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def is_opted_out(self) -> bool:
+        return self.opted_out_at is not None
+
+
+class GroupMember(models.Model):
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="members")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="memberships")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "contact"], name="group_member_unique")
+        ]
+        indexes = [models.Index(fields=["contact"], name="group_member_contact")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} in {self.group_id}"
+
+
+class Note(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="notes")
+    body = models.TextField()
+    # Users live in the public schema; the note keeps who wrote it by e-mail.
+    author_email = models.CharField(max_length=254, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", "Uploaded"
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class OnExisting(models.TextChoices):
+    UPDATE = "update", "Update the existing contact"
+    SKIP = "skip", "Skip the row"
+
+
+class ImportJob(models.Model):
+    """One CSV import. Its counters are updated in the same transaction as each batch of
+    rows, so whatever happens to the worker, the report matches what was written."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    status = models.CharField(
+        max_length=16, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
+    )
+    file_name = models.CharField(max_length=255)
+    file_path = models.CharField(max_length=500)
+    file_size = models.BigIntegerField(default=0)
+    delimiter = models.CharField(max_length=1, default=",")
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict, blank=True)
+    on_existing = models.CharField(
+        max_length=8, choices=OnExisting.choices, default=OnExisting.UPDATE
+    )
+    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.SET_NULL)
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL)
+    # Progress: data rows read (every outcome) and bytes of the file read, for the bar.
+    rows_processed = models.BigIntegerField(default=0)
+    bytes_processed = models.BigIntegerField(default=0)
+    created_count = models.BigIntegerField(default=0)
+    updated_count = models.BigIntegerField(default=0)
+    skipped_count = models.BigIntegerField(default=0)
+    failed_count = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    created_by_email = models.CharField(max_length=254, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"import of {self.file_name}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (ImportStatus.COMPLETED, ImportStatus.FAILED)
+
+
+class ImportFailure(models.Model):
+    """A row that could not be imported, with the reason; the failed-rows CSV is built from
+    these, and they are written in the same transaction as their batch."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="failures")
+    row_number = models.BigIntegerField()
+    values = models.JSONField()
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["row_number"]
+        indexes = [models.Index(fields=["job", "row_number"], name="import_failure_row")]
+
+    def __str__(self) -> str:
+        return f"row {self.row_number}: {self.reason}"

@@ -1,0 +1,627 @@
+"""CSV import of contacts.
+
+Rules owned here:
+- a file is refused up front, with a message a person can act on, when it is too large, empty,
+  binary, not UTF-8, or has no usable header line; nothing is stored for a refused file;
+- columns are mapped to contact fields (auto-detected from the header, changeable), to
+  `tags` (comma-separated) or to custom fields; `first_name` must be mapped;
+- every row is validated by the same rules as the API (`contact_clean`); a bad row is
+  recorded with its reason and never stops the import;
+- an existing live contact with the row's phone is updated (non-empty cells replace, tags are
+  added, custom fields merged) or skipped, as chosen; a phone repeated within one batch of the
+  file fails on its later rows;
+- the file is streamed: rows are read in batches of BATCH_ROWS, COPYed into a temporary
+  staging table and written with set-based statements, so memory does not grow with the file;
+- each batch commits together with its events (outbox), its failed rows and the job's
+  counters: whatever happens to the worker, the report matches the data, and a re-run resumes
+  after the last committed batch.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import io
+import queue
+import re
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.utils import timezone
+from psycopg.types.json import Jsonb
+
+from apps.contacts.events import CONTACT_CREATED, CONTACT_UPDATED
+from apps.contacts.models import (
+    Contact,
+    Group,
+    ImportFailure,
+    ImportJob,
+    ImportStatus,
+    OnExisting,
+    Source,
+    SourceKind,
+)
+from apps.contacts.services.contacts import contact_clean
+from apps.contacts.services.groups import group_create
+from apps.core.errors import ApplicationError, ValidationFailed
+from apps.webhooks.models import Event
+
+# A 1,000,000-row file of typical contacts is about 100 MB.
+MAX_BYTES = getattr(settings, "CONTACTS_IMPORT_MAX_BYTES", 250 * 1024 * 1024)
+# Rows per batch: one transaction, one COPY and a few set-based statements each. Larger
+# batches are faster but hold more rows (and their raw cells) in memory at once.
+BATCH_ROWS = 10_000
+HEAD_BYTES = 64 * 1024
+PREVIEW_ROWS = 10
+CONTACT_FIELDS = ("first_name", "last_name", "phone", "email", "company", "job_title", "status")
+TARGET_LABELS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "phone": "Phone",
+    "email": "E-mail",
+    "company": "Company",
+    "job_title": "Job title",
+    "status": "Status",
+    "tags": "Tags",
+}
+# Header spellings recognised automatically (compared lowercased, without punctuation).
+HEADER_ALIASES = {
+    "first_name": {"first name", "firstname", "first", "given name", "name", "full name"},
+    "last_name": {"last name", "lastname", "surname", "family name", "last"},
+    "phone": {"phone", "phone number", "mobile", "mobile number", "whatsapp", "whatsapp number",
+              "msisdn", "cell", "telephone", "tel", "number"},
+    "email": {"email", "e mail", "email address", "mail"},
+    "company": {"company", "company name", "organisation", "organization", "org", "business"},
+    "job_title": {"job title", "title", "position", "role", "designation", "job"},
+    "status": {"status", "stage", "lifecycle stage"},
+    "tags": {"tags", "tag", "labels", "label"},
+}  # fmt: skip
+CUSTOM_PREFIX = "custom:"
+
+
+def _refuse(message: str) -> ValidationFailed:
+    return ValidationFailed(message, field="file", details=[{"field": "file", "message": message}])
+
+
+def _normalise_header(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", name.lower()).strip()
+
+
+def custom_key_for(header: str) -> str:
+    key = re.sub(r"[^a-z0-9]+", "_", header.lower()).strip("_")
+    return key[:64] or "field"
+
+
+def auto_mapping(headers: list[str]) -> dict[str, str]:
+    """Column index → target: a contact field, `tags`, `custom:<key>`; unknown columns become
+    custom fields (a person can switch any of them to "ignore")."""
+    mapping: dict[str, str] = {}
+    used: set[str] = set()
+    for index, header in enumerate(headers):
+        normal = _normalise_header(header)
+        target = ""
+        for field_name, aliases in HEADER_ALIASES.items():
+            if (normal in aliases or normal == field_name.replace("_", " ")) and (
+                field_name not in used
+            ):
+                target = field_name
+                break
+        if not target and normal.startswith(("custom ", "cf ")):
+            target = CUSTOM_PREFIX + custom_key_for(normal.split(" ", 1)[1])
+        if not target:
+            target = CUSTOM_PREFIX + custom_key_for(header)
+        if target in used:
+            target = ""
+        used.add(target)
+        mapping[str(index)] = target
+    return mapping
+
+
+def _looks_like_data(cell: str) -> bool:
+    cell = cell.strip()
+    return bool(re.fullmatch(r"\+?[\d\s().\-]{7,}", cell) or re.fullmatch(r"[^@\s]+@[^@\s]+", cell))
+
+
+def _inspect_head(head: bytes) -> tuple[str, list[str]]:
+    """(delimiter, headers) of a file from its first bytes, or a clear refusal."""
+    if not head.strip():
+        raise _refuse("The file is empty.")
+    if b"\x00" in head:
+        raise _refuse("This is a binary file, not a CSV. Export the sheet as “CSV UTF-8”.")
+    # A multi-byte character may be cut at the end of the sample: drop the partial last line.
+    sample = head if len(head) < HEAD_BYTES else head[: head.rfind(b"\n") + 1] or head
+    try:
+        text = codecs.decode(sample, "utf-8-sig")
+    except UnicodeDecodeError:
+        raise _refuse(
+            "The file is not UTF-8 text. In your spreadsheet, save it as “CSV UTF-8” and "
+            "upload it again."
+        ) from None
+    first_line = text.splitlines()[0] if text.splitlines() else ""
+    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
+    delimiter = max(counts, key=counts.get) if any(counts.values()) else ","
+    headers = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
+    headers = [h.strip() for h in headers]
+    if not any(headers):
+        raise _refuse("The first line is empty: it should name the columns.")
+    if any(_looks_like_data(h) for h in headers):
+        raise _refuse(
+            "The first line looks like data (a phone number or e-mail). The file needs a "
+            "header line naming its columns, e.g. first_name,phone,email."
+        )
+    if any(not h for h in headers):
+        raise _refuse("Every column needs a name in the header line; one is blank.")
+    duplicates = sorted({h for h in headers if headers.count(h) > 1})
+    if duplicates:
+        raise _refuse(f"Column names must be unique; “{duplicates[0]}” appears twice.")
+    return delimiter, headers
+
+
+def import_upload(*, uploaded_file, actor_email: str = "") -> ImportJob:
+    """Check and store an uploaded CSV; the job then waits for its column mapping."""
+    size = uploaded_file.size or 0
+    if size > MAX_BYTES:
+        raise _refuse(
+            f"The file is {size / 1048576:.0f} MB; the limit is {MAX_BYTES / 1048576:.0f} MB. "
+            "Split it and import the parts."
+        )
+    uploaded_file.seek(0)
+    head = uploaded_file.read(HEAD_BYTES)
+    uploaded_file.seek(0)
+    delimiter, headers = _inspect_head(head)
+    job_id = uuid.uuid4()
+    name = f"imports/{connection.schema_name}/{job_id}.csv"
+    path = default_storage.save(name, uploaded_file)
+    return ImportJob.objects.create(
+        id=job_id,
+        file_name=(uploaded_file.name or "contacts.csv")[:255],
+        file_path=path,
+        file_size=size,
+        delimiter=delimiter,
+        headers=headers,
+        mapping=auto_mapping(headers),
+        created_by_email=actor_email,
+    )
+
+
+def mapping_validate(*, job: ImportJob, mapping: dict[str, str]) -> dict[str, str]:
+    cleaned: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for index in range(len(job.headers)):
+        target = (mapping.get(str(index)) or "").strip()
+        if target.startswith(CUSTOM_PREFIX):
+            key = custom_key_for(target[len(CUSTOM_PREFIX) :])
+            target = CUSTOM_PREFIX + key
+        elif target and target not in TARGET_LABELS:
+            raise ValidationFailed(f"“{target}” is not a contact field.", field="mapping")
+        if target and target in seen:
+            raise ValidationFailed(
+                f"Columns “{seen[target]}” and “{job.headers[index]}” are both mapped to "
+                f"{TARGET_LABELS.get(target, target)}; map each field once.",
+                field="mapping",
+            )
+        if target:
+            seen[target] = job.headers[index]
+        cleaned[str(index)] = target
+    if "first_name" not in seen:
+        raise ValidationFailed(
+            "Map a column to First name: every contact needs one.", field="mapping"
+        )
+    return cleaned
+
+
+def row_to_contact(row: list[str], mapping: dict[str, str]) -> dict[str, Any]:
+    """The cleaned contact fields of one CSV row, or ValidationFailed with the reason."""
+    data: dict[str, Any] = {}
+    custom: dict[str, str] = {}
+    for index, target in mapping.items():
+        if not target:
+            continue
+        position = int(index)
+        value = row[position].strip() if position < len(row) else ""
+        if target.startswith(CUSTOM_PREFIX):
+            if value:
+                custom[target[len(CUSTOM_PREFIX) :]] = value
+        else:
+            data[target] = value
+    if custom:
+        data["custom_fields"] = custom
+    return contact_clean(data)
+
+
+@dataclass
+class PreviewRow:
+    number: int
+    cells: list[str]
+    contact: dict[str, Any] | None
+    error: str
+    existing: bool
+
+
+def _open_rows(job: ImportJob):
+    """(binary file, csv reader) over the stored file; the reader yields lists of cells."""
+    raw = default_storage.open(job.file_path, "rb")
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    return raw, csv.reader(text, delimiter=job.delimiter)
+
+
+def import_preview(*, job: ImportJob, mapping: dict[str, str]) -> list[PreviewRow]:
+    mapping = mapping_validate(job=job, mapping=mapping)
+    rows: list[PreviewRow] = []
+    raw, reader = _open_rows(job)
+    with raw:
+        try:
+            next(reader, None)
+            for number, cells in enumerate(reader, start=2):
+                if not any(cell.strip() for cell in cells):
+                    continue
+                try:
+                    contact, error = row_to_contact(cells, mapping), ""
+                except ApplicationError as exc:
+                    contact, error = None, exc.message
+                rows.append(PreviewRow(number, cells, contact, error, False))
+                if len(rows) >= PREVIEW_ROWS:
+                    break
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise _refuse(_read_error(exc, len(rows) + 2)) from None
+    phones = [r.contact["phone"] for r in rows if r.contact and r.contact.get("phone")]
+    taken = set(
+        Contact.objects.filter(phone__in=phones, archived_at=None).values_list("phone", flat=True)
+    )
+    for row in rows:
+        row.existing = bool(row.contact and row.contact.get("phone") in taken)
+    return rows
+
+
+@transaction.atomic
+def import_start(
+    *,
+    job: ImportJob,
+    mapping: dict[str, str],
+    on_existing: str = OnExisting.UPDATE,
+    group: Group | None = None,
+    new_group_name: str = "",
+    source: Source | None = None,
+) -> ImportJob:
+    """Fix the mapping and options and queue the import (after commit)."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportStatus.UPLOADED:
+        raise ApplicationError("This import has already been started.", code="conflict", status=409)
+    if on_existing not in OnExisting.values:
+        raise ValidationFailed("Choose update or skip for existing phones.", field="on_existing")
+    job.mapping = mapping_validate(job=job, mapping=mapping)
+    if new_group_name.strip():
+        group = group_create(name=new_group_name)
+    if source is None:
+        stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+        source = Source.objects.create(
+            name=f"Import of {job.file_name} ({stamp})"[:255], kind=SourceKind.IMPORT
+        )
+    job.on_existing = on_existing
+    job.group = group
+    job.source = source
+    job.status = ImportStatus.QUEUED
+    job.save()
+    from apps.contacts.tasks import contact_import_task
+
+    schema_name = connection.schema_name
+    transaction.on_commit(lambda: contact_import_task.delay(schema_name, str(job.pk)))
+    return job
+
+
+def _read_error(exc: Exception, row_number: int) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return (
+            f"The file stops being UTF-8 text near row {row_number}. Save it as “CSV UTF-8” "
+            "and import the remaining rows again."
+        )
+    return f"Row {row_number} cannot be read as CSV ({exc})."
+
+
+# --- the run --------------------------------------------------------------------------------
+
+STAGE_COLUMNS = (
+    "row_number", "id", "first_name", "last_name", "phone", "email", "company", "job_title",
+    "status", "tags", "custom_fields",
+)  # fmt: skip
+ISO = """to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+EVENT_DATA = f"""jsonb_build_object(
+    'id', c.id::text, 'first_name', c.first_name, 'last_name', c.last_name, 'phone', c.phone,
+    'email', c.email, 'company', c.company, 'job_title', c.job_title, 'status', c.status,
+    'tags', to_jsonb(c.tags), 'custom_fields', c.custom_fields,
+    'source_id', c.source_id::text, 'created_at', {ISO.format(col="c.created_at")},
+    'updated_at', CASE WHEN c.updated_at IS NULL THEN NULL
+                       ELSE {ISO.format(col="c.updated_at")} END)"""
+NEW_EVENT_ID = "'evt_' || left(replace(gen_random_uuid()::text, '-', ''), 24)"
+
+
+def import_run(*, job_id: uuid.UUID | str) -> ImportJob:
+    """Run (or resume) an import. Safe to call twice: batches already committed are skipped."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.is_finished or job.status == ImportStatus.UPLOADED:
+            return job
+        job.status = ImportStatus.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["status", "started_at"])
+    prepared: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+    # Reading and validating rows (Python) runs in a thread while the previous batch is
+    # written (PostgreSQL), so the two overlap; at most three batches are in memory.
+    reader_thread = threading.Thread(
+        target=_read_batches, args=(job, prepared, stop), name="contact-import-reader"
+    )
+    reader_thread.start()
+    try:
+        while True:
+            item = prepared.get()
+            if item is None:
+                break
+            if isinstance(item, _ReadFailure):
+                return _finish(job, ImportStatus.FAILED, item.message)
+            _write_batch(job, item)
+    finally:
+        stop.set()
+        while reader_thread.is_alive():
+            # Unblock a reader waiting on a full queue, then let it end.
+            with contextlib.suppress(queue.Empty):
+                prepared.get_nowait()
+            reader_thread.join(timeout=0.05)
+    return _finish(job, ImportStatus.COMPLETED, "")
+
+
+@dataclass
+class _ReadFailure:
+    message: str
+
+
+@dataclass
+class _Batch:
+    rows: int
+    bytes_read: int
+    staged: list[tuple]
+    failures: list[ImportFailure]
+    cells_by_row: dict[int, list[str]]
+
+
+def _read_batches(job: ImportJob, prepared: queue.Queue, stop: threading.Event) -> None:
+    """Producer: read the file after the rows already committed, validate each row and queue
+    batches; then None, or a _ReadFailure when the file cannot be read further."""
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                prepared.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    row_number = 1
+    try:
+        raw, reader = _open_rows(job)
+        with raw:
+            next(reader, None)  # the header line
+            already = job.rows_processed
+            batch: list[tuple[int, list[str]]] = []
+            for cells in reader:
+                row_number += 1
+                if not any(cell.strip() for cell in cells):
+                    continue
+                if already:
+                    already -= 1
+                    continue
+                batch.append((row_number, cells))
+                if len(batch) >= BATCH_ROWS:
+                    if not put(_prepare_batch(job, batch, bytes_read=raw.tell())):
+                        return
+                    batch = []
+            if batch and not put(_prepare_batch(job, batch, bytes_read=job.file_size)):
+                return
+    except (UnicodeDecodeError, csv.Error) as exc:
+        put(_ReadFailure(_read_error(exc, row_number + 1)))
+        return
+    except Exception as exc:  # noqa: BLE001 - reported by the consumer, with its traceback
+        put(_ReadFailure(f"The import stopped on an unexpected error: {exc}"))
+        raise
+    put(None)
+
+
+def _finish(job: ImportJob, status: str, error: str) -> ImportJob:
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=status, error=error, finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+    return job
+
+
+def _prepare_batch(
+    job: ImportJob, batch: list[tuple[int, list[str]]], *, bytes_read: int
+) -> _Batch:
+    failures: list[ImportFailure] = []
+    staged: list[tuple] = []
+    cells_by_row: dict[int, list[str]] = {}
+    header_width = len(job.headers)
+    for number, cells in batch:
+        cells_by_row[number] = cells
+        if len(cells) > header_width and any(c.strip() for c in cells[header_width:]):
+            failures.append(_failure(job, number, cells, "The row has more cells than the header."))
+            continue
+        try:
+            contact = row_to_contact(cells, job.mapping)
+        except ApplicationError as exc:
+            failures.append(_failure(job, number, cells, exc.message))
+            continue
+        staged.append(
+            (
+                number,
+                uuid.uuid4(),
+                *(contact.get(name) for name in CONTACT_FIELDS),
+                contact.get("tags", []),
+                Jsonb(contact.get("custom_fields", {})),
+            )
+        )
+    return _Batch(len(batch), bytes_read, staged, failures, cells_by_row)
+
+
+def _write_batch(job: ImportJob, batch: _Batch) -> None:
+    failures = list(batch.failures)
+    staged, cells_by_row = batch.staged, batch.cells_by_row
+    with transaction.atomic():
+        created = updated = skipped = 0
+        if staged:
+            created, updated, skipped, sql_failures = _write_staged(job, staged)
+            failures += [
+                _failure(job, number, cells_by_row[number], reason)
+                for number, reason in sql_failures
+            ]
+        ImportFailure.objects.bulk_create(failures, batch_size=2000)
+        job.rows_processed += batch.rows
+        job.bytes_processed = min(batch.bytes_read, job.file_size)
+        job.created_count += created
+        job.updated_count += updated
+        job.skipped_count += skipped
+        job.failed_count += len(failures)
+        job.save(
+            update_fields=[
+                "rows_processed", "bytes_processed", "created_count", "updated_count",
+                "skipped_count", "failed_count",
+            ]
+        )  # fmt: skip
+
+
+def _failure(job: ImportJob, number: int, cells: list[str], reason: str) -> ImportFailure:
+    return ImportFailure(job=job, row_number=number, values=cells, reason=reason)
+
+
+def _write_staged(job: ImportJob, staged: list[tuple]) -> tuple[int, int, int, list]:
+    """COPY the valid rows into a staging table, then insert and update set-wise. Returns
+    (created, updated, skipped, [(row_number, reason)])."""
+    contacts = Contact._meta.db_table
+    events = Event._meta.db_table
+    members = Contact.groups.through._meta.db_table
+    failures: list[tuple[int, str]] = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE contact_import_stage ("
+            " row_number bigint, id uuid, first_name text, last_name text, phone text,"
+            " email text, company text, job_title text, status text, tags text[],"
+            " custom_fields jsonb, existing_id uuid, outcome text) ON COMMIT DROP"
+        )
+        with cursor.cursor.copy(
+            f"COPY contact_import_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN"
+        ) as copy:
+            copy.set_types(["int8", "uuid", *["text"] * len(CONTACT_FIELDS), "text[]", "jsonb"])
+            for row in staged:
+                copy.write_row(row)
+
+        # A phone repeated inside the batch: the first row wins, later ones fail.
+        cursor.execute(
+            "WITH ranked AS (SELECT row_number, phone, min(row_number) OVER (PARTITION BY phone)"
+            "  AS first FROM contact_import_stage WHERE phone IS NOT NULL)"
+            " DELETE FROM contact_import_stage s USING ranked r"
+            " WHERE s.row_number = r.row_number AND r.row_number <> r.first"
+            " RETURNING s.row_number, r.first"
+        )
+        failures += [
+            (number, f"The phone number is already on row {first} of the file.")
+            for number, first in cursor.fetchall()
+        ]
+        cursor.execute(
+            f"UPDATE contact_import_stage s SET existing_id = c.id FROM {contacts} c"
+            " WHERE c.phone = s.phone AND c.archived_at IS NULL"
+        )
+
+        updated = skipped = 0
+        if job.on_existing == OnExisting.SKIP:
+            cursor.execute(
+                "UPDATE contact_import_stage SET outcome = 'skipped' WHERE existing_id IS NOT NULL"
+            )
+            skipped = cursor.rowcount
+        else:
+            mapped = set(job.mapping.values())
+            assignments = [
+                f"{name} = COALESCE(s.{name}, c.{name})"
+                for name in CONTACT_FIELDS
+                if name in mapped
+            ]
+            if "tags" in mapped:
+                assignments.append(
+                    "tags = c.tags || ARRAY(SELECT t FROM unnest(s.tags) AS t"
+                    " WHERE NOT t = ANY(c.tags))"
+                )
+            assignments.append("custom_fields = c.custom_fields || s.custom_fields")
+            assignments.append("updated_at = now()")
+            changed = sorted(
+                {"custom_fields" if t.startswith(CUSTOM_PREFIX) else t for t in mapped if t}
+            )
+            cursor.execute(
+                f"WITH changed AS (UPDATE {contacts} c SET {', '.join(assignments)}"
+                "   FROM contact_import_stage s WHERE s.existing_id = c.id RETURNING c.*),"
+                f" logged AS (INSERT INTO {events} (id, type, data, created_at)"
+                f"   SELECT {NEW_EVENT_ID}, %s,"
+                f"   {EVENT_DATA} || jsonb_build_object('changed', %s::jsonb), now()"
+                "   FROM changed c)"
+                " UPDATE contact_import_stage s SET outcome = 'updated'"
+                " FROM changed c WHERE s.existing_id = c.id",
+                [CONTACT_UPDATED, Jsonb(changed)],
+            )
+            updated = cursor.rowcount
+
+        cursor.execute(
+            f"WITH inserted AS ("
+            f"  INSERT INTO {contacts} (id, first_name, last_name, phone, email, company,"
+            "     job_title, status, tags, custom_fields, source_id, opt_out_reason, created_at)"
+            "   SELECT id, first_name, last_name, phone, email, company, job_title, status,"
+            "     tags, custom_fields, %s, '', now()"
+            "   FROM contact_import_stage WHERE existing_id IS NULL ORDER BY row_number"
+            # A contact created meanwhile with the same phone: that row fails, not the batch.
+            "   ON CONFLICT (phone) WHERE archived_at IS NULL AND phone IS NOT NULL DO NOTHING"
+            "   RETURNING *),"
+            f" logged AS (INSERT INTO {events} (id, type, data, created_at)"
+            f"   SELECT {NEW_EVENT_ID}, %s, {EVENT_DATA}, now() FROM inserted c)"
+            " UPDATE contact_import_stage s SET outcome = 'created'"
+            " FROM inserted c WHERE s.id = c.id",
+            [job.source_id, CONTACT_CREATED],
+        )
+        created = cursor.rowcount
+        cursor.execute(
+            "SELECT row_number FROM contact_import_stage"
+            " WHERE outcome IS NULL AND existing_id IS NULL"
+        )
+        failures += [
+            (number, "Another contact took this phone number while the import ran.")
+            for (number,) in cursor.fetchall()
+        ]
+        if job.group_id:
+            cursor.execute(
+                f"INSERT INTO {members} (group_id, contact_id, added_at)"
+                " SELECT %s, COALESCE(existing_id, id), now() FROM contact_import_stage"
+                " WHERE outcome IN ('created', 'updated') ON CONFLICT DO NOTHING",
+                [job.group_id],
+            )
+        cursor.execute("DROP TABLE contact_import_stage")
+    return created, updated, skipped, failures
+
+
+def import_failures_csv_rows(*, job: ImportJob):
+    """The failed rows as CSV lines: the original cells, then the row number and reason."""
+
+    class Echo:
+        def write(self, value: str) -> str:
+            return value
+
+    writer = csv.writer(Echo())
+    yield "\ufeff"
+    yield writer.writerow([*job.headers, "row", "error"])
+    failures = ImportFailure.objects.filter(job=job).order_by("row_number")
+    for failure in failures.iterator(chunk_size=2000):
+        cells = list(failure.values)[: len(job.headers)]
+        cells += [""] * (len(job.headers) - len(cells))
+        yield writer.writerow([*cells, failure.row_number, failure.reason])

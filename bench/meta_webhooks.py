@@ -1,0 +1,258 @@
+"""Meta's webhook receiver under load: status callbacks per second accepted by ONE web process
+(gunicorn) and processed by ONE Celery worker, and the lag from receipt to the updated message.
+
+    .venv/bin/python -m bench.meta_webhooks [--messages 10000] [--concurrency 32]
+
+A throwaway workspace `bench-meta` gets a sandbox WhatsApp account (so its phone number id
+routes) and N sent messages; the load generator then posts 3 signed callbacks per message
+(sent, delivered, read: one status per callback, as Meta usually sends them) to
+/webhooks/whatsapp as fast as the web process answers. The worker drains concurrently.
+Figures: accepted callbacks/s (first POST to last 200), processed callbacks/s (first receipt
+to last processing), lag receipt -> processed (p50/p95/max, from the rows' own timestamps),
+and the time from the last POST until every message reads `read`.
+Broker and nudge key use their own Redis database, so no other worker takes the tasks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench._django import record, setup
+
+ROOT = Path(__file__).resolve().parent.parent
+SLUG = "bench-meta"
+SECRET = "bench-meta-app-secret"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _redis_url_with_db(url: str, db: int) -> str:
+    if url.startswith("unix://"):
+        return f"{url.split('?')[0]}?db={db}"
+    base, _, last = url.rpartition("/")
+    return f"{base}/{db}" if last.isdigit() else f"{url.rstrip('/')}/{db}"
+
+
+def _wait_for(port: int, process: subprocess.Popen) -> None:
+    for _ in range(300):
+        if process.poll() is not None:
+            raise SystemExit("gunicorn exited")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("gunicorn did not start")
+
+
+def _bodies(wamids: list[str], phone_number_id: str) -> list[tuple[bytes, str]]:
+    now = int(time.time())
+    bodies = []
+    for step, status in enumerate(("sent", "delivered", "read")):
+        for wamid in wamids:
+            payload = {
+                "object": "whatsapp_business_account",
+                "entry": [{"id": "bench-waba", "changes": [{"field": "messages", "value": {
+                    "messaging_product": "whatsapp",
+                    "metadata": {"display_phone_number": "15550000000",
+                                 "phone_number_id": phone_number_id},
+                    "statuses": [{"id": wamid, "status": status, "timestamp": str(now + step),
+                                  "recipient_id": "919999999999"}],
+                }}]}],
+            }  # fmt: skip
+            body = json.dumps(payload).encode()
+            signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+            bodies.append((body, signature))
+    return bodies
+
+
+async def _post_all(port: int, bodies: list[tuple[bytes, str]], concurrency: int) -> list[int]:
+    import aiohttp
+
+    url = f"http://127.0.0.1:{port}/webhooks/whatsapp"
+    statuses: list[int] = []
+    queue = iter(bodies)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            for body, signature in queue:
+                async with session.post(
+                    url,
+                    data=body,
+                    headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+                ) as response:
+                    await response.read()
+                    statuses.append(response.status)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return statuses
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--gunicorn-threads", type=int, default=1)
+    parser.add_argument("--backlog", type=int, default=5000, help="messages for phase 2")
+    args = parser.parse_args()
+    setup()
+    from django.conf import settings
+    from django.db import connection
+    from django_tenants.utils import schema_context
+
+    from apps.messaging.callbacks.models import MetaCallback
+    from apps.messaging.models import Message
+    from apps.tenancy.models import Tenant
+    from apps.tenancy.plans import Plan
+    from apps.tenancy.services import tenant_create
+    from apps.whatsapp.services import whatsapp_account_connect_sandbox
+
+    stale = Tenant.objects.filter(slug=SLUG).first()
+    if stale:
+        stale.delete(force_drop=True)
+    tenant = tenant_create(slug=SLUG, name=SLUG, plan=Plan.ENTERPRISE)
+    with schema_context(tenant.schema_name):
+        account = whatsapp_account_connect_sandbox(tenant=tenant, actor=None)
+        wamids = [f"wamid.BENCH{n:08d}" for n in range(args.messages)]
+        Message.objects.bulk_create(
+            (
+                Message(direction="outbound", wamid=w, phone="+919999999999", kind="template",
+                        template_name="welcome", status="accepted", status_rank=1)
+                for w in wamids
+            ),
+            batch_size=5000,
+        )  # fmt: skip
+    MetaCallback.objects.all().delete()
+    bodies = _bodies(wamids, account.phone_number_id)
+
+    redis_url = _redis_url_with_db(settings.REDIS_URL, 14)
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "DATABASE_URL": settings.DATABASE_URL,
+        "REDIS_URL": redis_url,
+        "META_APP_SECRET": SECRET,
+        "LOG_LEVEL": "WARNING",
+    }
+    port = _free_port()
+    bin_dir = Path(sys.executable).parent
+    server_cmd = [str(bin_dir / "gunicorn"), "lynkist.wsgi:application",
+                  "--bind", f"127.0.0.1:{port}", "--workers", "1", "--log-level", "warning",
+                  "--backlog", "2048"]  # fmt: skip
+    if args.gunicorn_threads > 1:
+        server_cmd += ["--worker-class", "gthread", "--threads", str(args.gunicorn_threads)]
+    server = subprocess.Popen(server_cmd, cwd=ROOT, env=env)
+    worker = subprocess.Popen(
+        [str(bin_dir / "celery"), "-A", "lynkist", "worker", "--pool", "solo",
+         "--concurrency", "1", "--loglevel", "WARNING", "--without-heartbeat",
+         "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    try:
+        _wait_for(port, server)
+        time.sleep(3)  # the worker connects to the broker
+        started = time.perf_counter()
+        statuses = asyncio.run(_post_all(port, bodies, args.concurrency))
+        posted = time.perf_counter() - started
+        deadline = time.perf_counter() + 600
+        while time.perf_counter() < deadline:
+            with schema_context(tenant.schema_name):
+                left = Message.objects.exclude(status="read").count()
+            if not left:
+                break
+            time.sleep(0.05)
+        all_read = time.perf_counter() - started - posted
+    finally:
+        server.terminate()
+        worker.terminate()
+        server.wait(timeout=30)
+        worker.wait(timeout=60)
+
+    rows = list(MetaCallback.objects.values_list("received_at", "processed_at"))
+
+    # Phase 2: the worker's own capacity. A backlog of stored callbacks (3 per message) is
+    # drained by this process exactly as the worker's task does, with nothing else running.
+    from apps.messaging.callbacks_drain import callbacks_drain
+
+    MetaCallback.objects.all().delete()
+    with schema_context(tenant.schema_name):
+        backlog_wamids = [f"wamid.BACKLOG{n:08d}" for n in range(args.backlog)]
+        Message.objects.bulk_create(
+            (
+                Message(direction="outbound", wamid=w, phone="+919999999999", kind="template",
+                        template_name="welcome", status="accepted", status_rank=1)
+                for w in backlog_wamids
+            ),
+            batch_size=5000,
+        )  # fmt: skip
+    MetaCallback.objects.bulk_create(
+        (MetaCallback(body=body) for body, _ in _bodies(backlog_wamids, account.phone_number_id)),
+        batch_size=5000,
+    )
+    drain_started = time.perf_counter()
+    drained = callbacks_drain()
+    drain_seconds = time.perf_counter() - drain_started
+    with schema_context(tenant.schema_name):
+        backlog_unread = Message.objects.filter(wamid__in=backlog_wamids).exclude(status="read")
+        backlog_unread = backlog_unread.count()
+    lags = sorted((done - got).total_seconds() for got, done in rows if done)
+    first = min(got for got, _ in rows)
+    last_done = max(done for _, done in rows if done)
+    processed_rate = len(lags) / (last_done - first).total_seconds()
+    with schema_context(tenant.schema_name):
+        unread = Message.objects.exclude(status="read").count()
+    connection.set_schema_to_public()
+    MetaCallback.objects.all().delete()
+    Tenant.objects.get(slug=SLUG).delete(force_drop=True)
+
+    def q(values: list[float], pct: int) -> float:
+        return statistics.quantiles(values, n=100)[pct - 1]
+
+    ok = sum(1 for s in statuses if s == 200)
+    record(
+        "Meta webhook receiver (status callbacks)",
+        f"python -m bench.meta_webhooks --messages {args.messages} "
+        f"--concurrency {args.concurrency} --gunicorn-threads {args.gunicorn_threads}",
+        [
+            f"{len(bodies)} signed callbacks (1 status each) for {args.messages} messages; "
+            f"one gunicorn process ({'gthread x' + str(args.gunicorn_threads) if args.gunicorn_threads > 1 else 'sync'}), "  # noqa: E501
+            "one Celery worker (solo pool); load generator, PostgreSQL and Redis on the same "
+            "machine",
+            f"accepted: {ok}/{len(statuses)} answered 200 in {posted:.1f} s = "
+            f"**{ok / posted:,.0f} callbacks/s**",
+            f"processed: {len(lags)} callbacks, **{processed_rate:,.0f} callbacks/s** "
+            "(first receipt to last processing, concurrent with the load)",
+            f"lag receipt -> message updated: p50 {q(lags, 50):.2f} s, p95 {q(lags, 95):.2f} s, "
+            f"max {lags[-1]:.2f} s",
+            f"every message `read` {all_read:.2f} s after the last POST; "
+            f"messages not read at the end: {unread}",
+            f"worker capacity (phase 2, a stored backlog drained by one process): {drained} "
+            f"callbacks in {drain_seconds:.1f} s = **{drained / drain_seconds:,.0f} "
+            f"callbacks/s**; messages not read after it: {backlog_unread}",
+            f"machine load average at the end (1/5 min): {os.getloadavg()[0]:.1f} / "
+            f"{os.getloadavg()[1]:.1f} (other work shares these {os.cpu_count()} cores)",
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()

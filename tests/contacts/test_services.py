@@ -1,0 +1,270 @@
+import pytest
+from django.db import transaction
+
+from apps.contacts.models import Contact, GroupMember
+from apps.contacts.selectors import ContactFilters, contact_get, contact_list
+from apps.contacts.services import (
+    contact_archive,
+    contact_bulk_action,
+    contact_bulk_create,
+    contact_create,
+    contact_opt_out,
+    contact_update,
+    group_add_contacts,
+    group_create,
+    group_remove_contacts,
+    note_add,
+    phone_normalize,
+    source_create,
+)
+from apps.core.errors import Conflict, NotFound, ValidationFailed
+from apps.webhooks.models import Event
+from tests.contacts.conftest import make_contact
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("+91 99999 99999", "+919999999999"),
+        ("0091-99999-99999", "+919999999999"),
+        ("919999999999", "+919999999999"),
+        ("+1 (415) 555-2671", "+14155552671"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_phones_are_normalised_to_e164(raw, expected):
+    assert phone_normalize(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["12", "+99 123", "call me", "+91 99999"])
+def test_invalid_phones_are_refused(raw):
+    with pytest.raises(ValidationFailed) as caught:
+        phone_normalize(raw)
+    assert caught.value.field == "phone"
+
+
+def test_create_normalises_and_emits_contact_created(in_acme):
+    contact = contact_create(
+        data={"first_name": " Anurag ", "phone": "+91 99999 99999", "email": "a@ACME.test"}
+    )
+    assert contact.first_name == "Anurag"
+    assert contact.phone == "+919999999999"
+    assert contact.email == "a@acme.test"
+    assert contact.updated_at is None
+    event = Event.objects.get(type="contact.created", data__id=str(contact.pk))
+    assert event.data["phone"] == "+919999999999"
+
+
+def test_first_name_is_required(in_acme):
+    with pytest.raises(ValidationFailed, match="first_name must be at least 1 character"):
+        contact_create(data={"first_name": ""})
+
+
+def test_a_live_duplicate_phone_is_a_conflict_naming_the_existing_contact(in_acme):
+    first = contact_create(data={"first_name": "A", "phone": "+919999999999"})
+    with pytest.raises(Conflict) as caught:
+        contact_create(data={"first_name": "B", "phone": "+91 99999-99999"})
+    assert caught.value.details["existing_id"] == str(first.pk)
+
+
+def test_the_unique_index_catches_a_duplicate_the_check_missed(in_acme, monkeypatch):
+    # A racing request inserts the same phone between our check and our insert.
+    from apps.contacts.services import contacts as module
+
+    first = contact_create(data={"first_name": "A", "phone": "+919999999999"})
+    monkeypatch.setattr(module, "_phone_in_use", lambda phone, exclude=None: False)
+    with pytest.raises(Conflict) as caught:
+        contact_create(data={"first_name": "B", "phone": "+919999999999"})
+    assert caught.value.details["existing_id"] == str(first.pk)
+    assert Contact.objects.filter(phone="+919999999999").count() == 1
+
+
+def test_an_archived_contacts_phone_can_be_reused(in_acme):
+    first = contact_create(data={"first_name": "A", "phone": "+919999999999"})
+    contact_archive(contact=first)
+    second = contact_create(data={"first_name": "B", "phone": "+919999999999"})
+    assert second.pk != first.pk
+
+
+def test_update_changes_only_given_fields_and_null_clears(in_acme):
+    contact = make_contact(last_name="Sharma", company="Acme", tags=["a"])
+    updated = contact_update(contact=contact, changes={"company": None, "tags": ["a", "b"]})
+    assert updated.company is None
+    assert updated.last_name == "Sharma"
+    assert updated.tags == ["a", "b"]
+    assert updated.updated_at is not None
+    event = Event.objects.get(type="contact.updated", data__id=str(contact.pk))
+    assert sorted(event.data["changed"]) == ["company", "tags"]
+
+
+def test_update_to_a_taken_phone_is_a_conflict(in_acme):
+    taken = make_contact()
+    other = make_contact()
+    with pytest.raises(Conflict) as caught:
+        contact_update(contact=other, changes={"phone": taken.phone})
+    assert caught.value.details["existing_id"] == str(taken.pk)
+
+
+def test_archive_hides_the_contact_keeps_the_row_and_emits_deleted(in_acme):
+    contact = make_contact()
+    contact_archive(contact=contact)
+    assert Contact.objects.filter(pk=contact.pk, archived_at__isnull=False).exists()
+    assert not contact_list().filter(pk=contact.pk).exists()
+    with pytest.raises(NotFound):
+        contact_get(contact_id=contact.pk)
+    assert Event.objects.filter(type="contact.deleted", data__id=str(contact.pk)).exists()
+
+
+def test_a_rolled_back_create_leaves_no_contact_and_no_event(in_acme):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        contact = contact_create(data={"first_name": "Ghost", "phone": "+919812345678"})
+        raise RuntimeError("the caller fails after the change")
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+    assert not Event.objects.filter(data__id=str(contact.pk)).exists()
+
+
+def test_bulk_create_reports_bad_rows_by_index_and_keeps_the_rest(in_acme):
+    result = contact_bulk_create(
+        items=[
+            {"first_name": "Anurag", "phone": "+919999999999"},
+            {"first_name": "Lara", "email": "lara@acme.test"},
+            {"first_name": ""},
+            {"first_name": "Dup", "phone": "+919999999999"},
+        ]
+    )
+    assert (result.total, result.created, result.failed) == (4, 2, 2)
+    assert result.errors[0] == {"index": 2, "error": "first_name must be at least 1 character"}
+    assert result.errors[1]["index"] == 3
+    assert Event.objects.filter(type="contact.created").count() == 2
+
+
+def test_bulk_create_refuses_more_than_100(in_acme):
+    with pytest.raises(ValidationFailed):
+        contact_bulk_create(items=[{"first_name": "x"}] * 101)
+
+
+def test_search_matches_names_email_company_and_phone_prefix(in_acme):
+    anurag = make_contact(
+        first_name="Anurag", last_name="Sharma", email="anurag@acme.test", company="Acme Corp"
+    )
+    lara = make_contact(first_name="Lara", company="Globex", phone="+14155552671")
+
+    def found(term):
+        return set(contact_list(filters=ContactFilters(search=term)).values_list("id", flat=True))
+
+    assert found("nura") == {anurag.pk}
+    assert found("SHARMA") == {anurag.pk}
+    assert found("acme corp") == {anurag.pk}
+    assert found("anurag sharma") == {anurag.pk}
+    assert found("glob") == {lara.pk}
+    assert found("+1415") == {lara.pk}
+    assert found("1415555") == {lara.pk}
+    assert found("nobody") == set()
+    assert found("100%") == set()
+
+
+def test_filters_by_status_tag_group_source_and_opt_out(in_acme):
+    source = source_create(name="Website", kind="form")
+    group = group_create(name="VIP")
+    a = make_contact(status="lead", tags=["india"], source_id=str(source.pk))
+    b = make_contact(status="customer", tags=["usa"])
+    group_add_contacts(group=group, contact_ids=[b.pk])
+    contact_opt_out(contact=a, reason="asked")
+
+    def ids(**kw):
+        return set(contact_list(filters=ContactFilters(**kw)).values_list("id", flat=True))
+
+    assert ids(status="lead") == {a.pk}
+    assert ids(tag="usa") == {b.pk}
+    assert ids(group_id=str(group.pk)) == {b.pk}
+    assert ids(source_id=source.pk) == {a.pk}
+    assert ids(opted_out=True) == {a.pk}
+    assert b.pk in ids(opted_out=False) and a.pk not in ids(opted_out=False)
+    assert ids(group_id="not-a-uuid") == set()
+
+
+def test_group_membership_reports_unknown_ids_and_ignores_repeats(in_acme):
+    group = group_create(name="Newsletter")
+    a, b = make_contact(), make_contact()
+    archived = make_contact()
+    contact_archive(contact=archived)
+    first = group_add_contacts(group=group, contact_ids=[a.pk, "junk", archived.pk])
+    assert first.changed == 1 and set(first.unknown_ids) == {"junk", str(archived.pk)}
+    second = group_add_contacts(group=group, contact_ids=[a.pk, b.pk])
+    assert (second.changed, second.unchanged) == (1, 1)
+    removed = group_remove_contacts(group=group, contact_ids=[a.pk])
+    assert removed.changed == 1
+    assert list(GroupMember.objects.filter(group=group).values_list("contact_id", flat=True)) == [
+        b.pk
+    ]
+
+
+def test_group_names_are_unique_whatever_the_case(in_acme):
+    group_create(name="VIP")
+    with pytest.raises(Conflict):
+        group_create(name="vip")
+
+
+def test_bulk_actions_tag_and_archive(in_acme):
+    a, b = make_contact(), make_contact()
+    assert contact_bulk_action(action="add_tag", contact_ids=[a.pk, b.pk], tag="promo") == 2
+    a.refresh_from_db()
+    assert a.tags == ["promo"]
+    assert contact_bulk_action(action="archive", contact_ids=[a.pk]) == 1
+    assert not contact_list().filter(pk=a.pk).exists()
+
+
+def test_notes_emit_note_added(in_acme):
+    contact = make_contact()
+    note = note_add(contact=contact, body="Called, wants a demo", author_email="alice@acme.test")
+    event = Event.objects.get(type="contact.note_added")
+    assert event.data["contact_id"] == str(contact.pk)
+    assert event.data["note"]["id"] == str(note.pk)
+    with pytest.raises(ValidationFailed):
+        note_add(contact=contact, body="   ")
+
+
+def test_contacts_are_isolated_between_workspaces(in_acme, globex):
+    from django.db import connection
+
+    contact = make_contact()
+    connection.set_tenant(globex)
+    with pytest.raises(NotFound):
+        contact_get(contact_id=contact.pk)
+
+
+@pytest.fixture
+def empty_cache():
+    """The cached counts a test leaves behind would be read by the next test's lists."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield cache
+    cache.clear()
+
+
+def test_large_list_counts_are_cached_briefly_and_small_ones_stay_exact(
+    in_acme, monkeypatch, empty_cache
+):
+    cache = empty_cache
+    make_contact(), make_contact()
+    assert contact_list().count() == 2
+    make_contact()
+    assert contact_list().count() == 3  # below the threshold: exact
+    monkeypatch.setattr(Contact.objects.model.objects._queryset_class, "CACHED_COUNT_FROM", 3)
+    assert contact_list().count() == 3
+    make_contact()
+    assert contact_list().count() == 3  # cached
+    assert Contact.objects.filter(archived_at=None).count() == 4  # plain querysets are exact
+    cache.clear()
+    assert contact_list().count() == 4
+
+
+def test_searches_sort_newest_first_without_the_created_index(in_acme):
+    first = make_contact(first_name="Searchable")
+    second = make_contact(first_name="Searchable")
+    found = contact_list(filters=ContactFilters(search="searchable"))
+    assert list(found.values_list("id", flat=True)) == [second.pk, first.pk]
+    # The sort key is an expression, so the planner cannot walk contact_live_created.
+    assert 'ORDER BY ("contacts_contact"."created_at" +' in str(found.query)
