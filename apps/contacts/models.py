@@ -13,7 +13,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import EmptyResultSet
 from django.db import models
-from django.db.models.functions import Upper
+from django.db.models.functions import Concat, Lower, Upper
 
 LIVE = models.Q(archived_at__isnull=True)
 
@@ -114,6 +114,24 @@ class Contact(models.Model):
         Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
     )
     groups = models.ManyToManyField(Group, through="GroupMember", related_name="contacts")
+    # What free-text search matches: the name, e-mail and company in one lowercase text, so
+    # one trigram index answers a search ("priya iyer" included) instead of one per field.
+    search_document = models.GeneratedField(
+        expression=Lower(
+            Concat(
+                "first_name",
+                models.Value(" "),
+                "last_name",
+                models.Value(" "),
+                "email",
+                models.Value(" "),
+                "company",
+                output_field=models.TextField(),
+            )
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
     opted_out_at = models.DateTimeField(null=True, blank=True)
     opt_out_reason = models.CharField(max_length=255, blank=True, default="")
     archived_at = models.DateTimeField(null=True, blank=True)

@@ -63,34 +63,22 @@ class ContactFilters:
 
 
 def search_q(term: str) -> Q:
-    """The term (whitespace collapsed) as a substring of first_name, last_name, email or
-    company, any case; "first last" also matches the two name fields word by word; a term that
-    looks like a phone number also matches phones by prefix.
+    """The term (whitespace collapsed, any case) as a substring of the contact's search
+    document: first and last name, e-mail and company, so "first last" matches the two names;
+    a term that looks like a phone number also matches phones by prefix.
 
-    Whole-term matching keeps every search selective for the trigram indexes: a word-by-word
+    Whole-term matching keeps every search selective for the trigram index: a word-by-word
     AND would let one common word ("company") turn the search into a scan of the table."""
     term = " ".join((term or "").split())
     if not term:
         return Q()
+    by_text = Q(search_document__contains=term.lower())
     if _PHONE_TERM.match(term):
         digits = re.sub(r"\D", "", term)
         if digits:
             by_phone = Q(phone__startswith="+" + digits)
-            return by_phone if term.startswith("+") else by_phone | _fields_q(term)
-    query = _fields_q(term)
-    words = term.split(" ")
-    if len(words) >= 2:
-        query |= Q(first_name__icontains=words[0], last_name__icontains=" ".join(words[1:]))
-    return query
-
-
-def _fields_q(term: str) -> Q:
-    return (
-        Q(first_name__icontains=term)
-        | Q(last_name__icontains=term)
-        | Q(email__icontains=term)
-        | Q(company__icontains=term)
-    )
+            return by_phone if term.startswith("+") else by_phone | by_text
+    return by_text
 
 
 def contact_list(*, filters: ContactFilters | None = None) -> QuerySet[Contact]:
