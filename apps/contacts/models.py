@@ -72,10 +72,53 @@ class ContactQuerySet(models.QuerySet):
         clone._cached_count = True
         return clone
 
+    # A searched page is first looked for among this many newest (or oldest) live contacts.
+    SEARCH_WINDOW = 10_000
+
+    def with_search_window(self, in_index_order: ContactQuerySet, *, newest: bool):
+        """Slices of this searched list are first answered from the SEARCH_WINDOW newest (or
+        oldest) live contacts, walking the created_at index; the full search runs only when
+        the window holds fewer matches than the slice needs.
+
+        Why: a searched list is ordered without the created_at index, since walking it for a
+        rare term reads the whole table, so a common term ("anurag", 5% of a million) had to
+        sort all its matches to show 20. The window answers common terms from a few hundred
+        rows and costs a rare term a bounded scan before the full search. The answer is the
+        same: every match outside the window is older (newer) than all rows in it.
+
+        `in_index_order` is this list's filters ordered by the created_at index. Any further
+        chaining drops the window (it would not carry the new filters)."""
+        clone = self._chain()
+        clone._search_window = (in_index_order, newest)
+        return clone
+
     def _clone(self):
         clone = super()._clone()
         clone._cached_count = getattr(self, "_cached_count", False)
         return clone
+
+    def __getitem__(self, k):
+        window = getattr(self, "_search_window", None)
+        if window is not None and isinstance(k, slice) and self._result_cache is None:
+            rows = self._slice_from_window(k, *window)
+            if rows is not None:
+                return rows
+        return super().__getitem__(k)
+
+    def _slice_from_window(self, k: slice, in_index_order, newest: bool) -> list | None:
+        start, stop = k.start or 0, k.stop
+        if k.step is not None or stop is None or not 0 <= start < stop <= self.SEARCH_WINDOW:
+            return None
+        edge = list(
+            self.model.objects.filter(LIVE)
+            .order_by(*(("-created_at", "-id") if newest else ("created_at", "id")))
+            .values_list("created_at", flat=True)[self.SEARCH_WINDOW - 1 : self.SEARCH_WINDOW]
+        )
+        if not edge:
+            return None  # fewer live contacts than the window: the full search is small too
+        inside = {"created_at__gte" if newest else "created_at__lte": edge[0]}
+        rows = list(in_index_order.filter(**inside)[start:stop])
+        return rows if len(rows) == stop - start else None
 
     def count(self) -> int:
         if not getattr(self, "_cached_count", False) or self._result_cache is not None:

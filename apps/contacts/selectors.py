@@ -111,10 +111,14 @@ def contact_list(*, filters: ContactFilters | None = None) -> QuerySet[Contact]:
         # Hide the created_at index from a searched query: walking it newest-first and
         # filtering is what the planner picks when it over-estimates matches (trigram
         # estimates are rough), and for a rare term it reads the whole table (2 s at 1M rows).
-        # The bitmap of the trigram indexes plus a top-N sort is bounded by the matches.
+        # The bitmap of the trigram index plus a top-N sort is bounded by the matches; the
+        # search window (see `with_search_window`) serves the common terms.
         shifted = ExpressionWrapper(F("created_at") + timedelta(0), output_field=DateTimeField())
         newest = filters.sort == "newest"
-        ordering = (shifted.desc() if newest else shifted.asc(), "-id" if newest else "id")
+        searched = contacts.order_by(
+            shifted.desc() if newest else shifted.asc(), "-id" if newest else "id"
+        ).with_cached_count()
+        return searched.with_search_window(contacts.order_by(*ordering), newest=newest)
     return contacts.order_by(*ordering).with_cached_count()
 
 

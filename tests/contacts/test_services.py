@@ -302,3 +302,53 @@ def test_searches_sort_newest_first_without_the_created_index(in_acme):
     assert list(found.values_list("id", flat=True)) == [second.pk, first.pk]
     # The sort key is an expression, so the planner cannot walk contact_live_created.
     assert 'ORDER BY ("contacts_contact"."created_at" +' in str(found.query)
+
+
+@pytest.fixture
+def small_search_window(monkeypatch):
+    monkeypatch.setattr(Contact.objects.model.objects._queryset_class, "SEARCH_WINDOW", 4)
+
+
+def _ids(rows):
+    return [row.pk for row in rows]
+
+
+def test_a_common_term_is_paged_from_the_newest_contacts_alone(in_acme, small_search_window):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    old_match = make_contact(first_name="Anurag Old")
+    make_contact(first_name="Zoe")
+    newer = [make_contact(first_name=f"Anurag {n}") for n in range(4)]
+    found = contact_list(filters=ContactFilters(search="anurag"))
+    with CaptureQueriesContext(connection) as queries:
+        page = found[0:2]
+    assert _ids(page) == [newer[3].pk, newer[2].pk]
+    selects = [q["sql"] for q in queries if q["sql"].startswith("SELECT")]
+    assert len(selects) == 2  # the window's edge, then the page inside it
+    assert '"contacts_contact"."created_at" >=' in selects[1]
+    # A slice the window cannot fill comes from the full search, older matches included.
+    assert _ids(found[2:5]) == [newer[1].pk, newer[0].pk, old_match.pk]
+
+
+def test_a_rare_term_falls_back_to_the_full_search(in_acme, small_search_window):
+    rare = make_contact(first_name="Ximena")
+    for n in range(5):
+        make_contact(first_name=f"Filler {n}")
+    found = contact_list(filters=ContactFilters(search="ximena"))
+    assert _ids(found[0:20]) == [rare.pk]
+
+
+def test_the_window_serves_the_oldest_first_order_too(in_acme, small_search_window):
+    first, second = make_contact(first_name="Priya A"), make_contact(first_name="Priya B")
+    for n in range(4):
+        make_contact(first_name=f"Priya {n}")
+    found = contact_list(filters=ContactFilters(search="priya", sort="oldest"))
+    assert _ids(found[0:2]) == [first.pk, second.pk]
+
+
+def test_chaining_a_searched_list_keeps_every_filter(in_acme, small_search_window):
+    for n in range(5):
+        make_contact(first_name=f"Anurag {n}", status="lead" if n == 0 else "customer")
+    found = contact_list(filters=ContactFilters(search="anurag")).filter(status="lead")
+    assert [c.first_name for c in found[0:3]] == ["Anurag 0"]
