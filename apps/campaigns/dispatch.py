@@ -11,6 +11,11 @@ Rules it keeps (DESIGN.md, "Engine rules that must hold"):
 - Throughput: every send takes a slot from the account's Redis limiter (shared by all
   workers). Meta's throughput refusals (130429, 80007, 4) and 131056 put the recipient back
   to pending and push the shared schedule out, instead of failing it.
+- Meta's messaging limit (people reached per rolling 24 h, the account's tier): a batch
+  claims no more recipients than the window has room for, under a lock, so workers together
+  never exceed it; recipients beyond it stay pending, the campaign shows "held by messaging
+  limit until HH:MM", and dispatch continues when the window allows
+  (`apps.messaging.selectors.messaging_limit_usage` is the rule).
 - Fatal conditions (token rejected, template paused/disabled/missing, account locked or gone)
   fail the campaign with the reason; recipients not sent stay pending.
 
@@ -42,9 +47,11 @@ from apps.core.errors import ValidationFailed
 from apps.message_templates.models import Status as TemplateStatus
 from apps.message_templates.rendering import template_send_components
 from apps.messaging.models import STATUS_RANK, Message, MessageStatus, UnmatchedStatus
+from apps.messaging.selectors import messaging_limit_usage
 from apps.whatsapp.bulk import BulkOutcome
 from apps.whatsapp.errors import error_info
 from apps.whatsapp.graph import GraphError, GraphTimeout, GraphUnreachable, run_sync
+from apps.whatsapp.models import WhatsAppAccount
 from apps.whatsapp.providers import WhatsAppProvider
 from apps.whatsapp.selectors import whatsapp_account_active
 
@@ -124,14 +131,37 @@ def _decode(value: Any) -> dict:
     return value or {}
 
 
+def _messaging_limit_room(account: WhatsAppAccount | None) -> int | None:
+    """How many more people the messaging limit lets in now (None: no limit). Takes a
+    transaction-scoped lock per workspace first, so claims that count and then record their
+    Messages run one at a time and two workers never both spend the same room."""
+    if account is None or account.messaging_limit is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            [f"campaigns:messaging-limit:{connection.schema_name}"],
+        )
+    return messaging_limit_usage(account=account).remaining
+
+
 def batch_claim(
-    *, campaign: Campaign, limit: int, header_media: dict | None = None
+    *,
+    campaign: Campaign,
+    limit: int,
+    header_media: dict | None = None,
+    account: WhatsAppAccount | None = None,
 ) -> list[Claimed]:
-    """Claim up to `limit` pending recipients, decide the ones that cannot be sent, record a
-    pending Message for each of the others, and commit: after this, nothing in the batch is
-    ever claimed again."""
+    """Claim up to `limit` pending recipients (fewer when `account`'s messaging limit has
+    less room), decide the ones that cannot be sent, record a pending Message for each of the
+    others, and commit: after this, nothing in the batch is ever claimed again."""
     components_source = campaign.template.components
     with transaction.atomic():
+        room = _messaging_limit_room(account)
+        if room is not None:
+            limit = min(limit, room)
+            if limit <= 0:
+                return []
         with connection.cursor() as cursor:
             cursor.execute(_CLAIM_SQL, {"campaign": campaign.pk, "limit": limit})
             items = [
@@ -420,21 +450,45 @@ def seconds_until_window(campaign: Campaign, *, now: datetime | None = None) -> 
 
 
 def _header_media(campaign: Campaign) -> dict | None:
-    header = (campaign.variable_mapping or {}).get("header")
-    if not isinstance(header, dict) or "media_id" not in header:
-        return None
-    from apps.media.models import Media
+    return services.header_media_param(campaign.variable_mapping)
 
-    media = Media.objects.filter(pk=header["media_id"]).first()
-    if media is None or not media.meta_media_id:
+
+# A waiting campaign (send window, messaging limit) looks again at least this often, so a
+# tier raised in the settings applies soon; below the beat's QUIET_DISPATCH (90 s), so the
+# beat never starts a second dispatcher for a campaign that is only waiting.
+WAIT_RECHECK = 60.0
+
+
+def _hold_for_messaging_limit(campaign: Campaign, account: WhatsAppAccount) -> float | None:
+    """With the messaging limit reached: say so on the campaign and return the seconds until
+    the window lets someone in (capped at WAIT_RECHECK). None when there is room."""
+    if account.messaging_limit is None:
         return None
-    return {"id": media.meta_media_id}
+    usage = messaging_limit_usage(account=account)
+    if usage.remaining or usage.frees_at is None:
+        return None
+    local = usage.frees_at.astimezone(_workspace_timezone())
+    _mark_waiting(
+        campaign,
+        f"Held by messaging limit until {local:%H:%M} (workspace time): "
+        f"{usage.used:,} of {usage.limit:,} people reached in the last 24 h.",
+    )
+    wait = (usage.frees_at - timezone.now()).total_seconds()
+    return min(max(wait, 1.0), WAIT_RECHECK)
 
 
 def _set_waiting(campaign: Campaign, reason: str) -> None:
     if campaign.waiting_reason != reason:
         Campaign.objects.filter(pk=campaign.pk).update(waiting_reason=reason)
         campaign.waiting_reason = reason
+
+
+def _mark_waiting(campaign: Campaign, reason: str) -> None:
+    """Show why the campaign waits, and count the check as dispatch activity (the beat
+    revives only dispatchers that went quiet)."""
+    now = timezone.now()
+    Campaign.objects.filter(pk=campaign.pk).update(waiting_reason=reason, last_dispatch_at=now)
+    campaign.waiting_reason, campaign.last_dispatch_at = reason, now
 
 
 def campaign_dispatch(
@@ -469,11 +523,11 @@ def campaign_dispatch(
     wait = seconds_until_window(campaign)
     if wait:
         start, end = campaign.send_window_start, campaign.send_window_end
-        _set_waiting(
+        _mark_waiting(
             campaign,
             f"Waiting for the send window ({start:%H:%M}-{end:%H:%M}, workspace time).",
         )
-        result.retry_in = min(wait, 300.0)
+        result.retry_in = min(wait, WAIT_RECHECK)
         return result
     _set_waiting(campaign, "")
     provider = provider or provider_for_account(account=account, mode=campaign.send_mode)
@@ -516,7 +570,10 @@ def campaign_dispatch(
         batch = None
         if not stop_claiming and time.monotonic() < deadline:
             items = batch_claim(
-                campaign=campaign, limit=campaign.batch_size, header_media=header_media
+                campaign=campaign,
+                limit=campaign.batch_size,
+                header_media=header_media,
+                account=account,
             )
             if items:
                 batch = Batch(items=items)
@@ -546,6 +603,11 @@ def campaign_dispatch(
     pending = CampaignRecipient.objects.filter(
         campaign=campaign, status=RecipientStatus.PENDING
     ).exists()
+    if pending and not stop_claiming:
+        held_for = _hold_for_messaging_limit(campaign, account)
+        if held_for is not None:
+            result.retry_in, result.reason = held_for, "messaging_limit"
+            return result
     # More to send (budget spent or throttled): come back at once; only recipients other
     # workers are sending: look again shortly (the stale sweep may finish them).
     result.retry_in = 0.0 if pending else 5.0

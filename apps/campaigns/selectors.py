@@ -1,13 +1,18 @@
 """Reads for campaigns: the audience (resolved in SQL, never materialised for a preview),
-field coverage, one contact's resolved values, stats and the error report."""
+field coverage, one contact's resolved values, stats, the error report, the builder's
+contact picker and messaging-limit warning, and the overview's figures."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from apps.campaigns import mapping as mapping_rules
 from apps.campaigns.models import (
@@ -115,20 +120,26 @@ def audience_field_coverage(*, contacts: QuerySet[Contact], fields: list[str]) -
 
 
 def contact_values(*, mapping: dict | None, contact_id: Any) -> dict[str, Any]:
-    """One contact's values for `mapping`, resolved by the same SQL materialisation uses."""
+    """One contact's values for `mapping`, resolved by the same SQL materialisation uses.
+    Without a contact (`contact_id` None) only fixed values resolve; fields come out empty."""
     expr, params = mapping_rules.values_sql(mapping)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {expr} FROM contacts_contact c WHERE c.id = %s",  # noqa: S608
-            [*params, contact_id],
-        )
+        if contact_id is None:
+            cursor.execute(
+                f"SELECT {expr} FROM (SELECT 1) AS one"  # noqa: S608
+                " LEFT JOIN contacts_contact c ON false",
+                params,
+            )
+        else:
+            cursor.execute(
+                f"SELECT {expr} FROM contacts_contact c WHERE c.id = %s",  # noqa: S608
+                [*params, contact_id],
+            )
         row = cursor.fetchone()
     if row is None:
         raise NotFound("Contact not found.")
     value = row[0]
     if isinstance(value, str):
-        import json
-
         value = json.loads(value)
     return value or {}
 
@@ -238,3 +249,115 @@ def campaign_send_rate(*, campaign: Campaign, buckets: int = 30) -> list[dict[st
         )
         rows = list(reversed(cursor.fetchall()))
     return [{"minute": minute, "count": count} for minute, count in rows]
+
+
+# ------------------------------------------------------------------------------------------
+# The builder: picked contacts, the contact picker, the messaging limit
+# ------------------------------------------------------------------------------------------
+PICKER_RESULTS = 10
+
+
+def contacts_picked(*, ids: list[Any]) -> list[Contact]:
+    """The hand-picked contacts that still exist, in the order they were picked."""
+    valid = []
+    for value in ids:
+        try:
+            valid.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    found = {c.id: c for c in Contact.objects.filter(LIVE, id__in=valid)}
+    return [found[i] for i in dict.fromkeys(valid) if i in found]
+
+
+def contact_picker_search(*, term: str, exclude: list[Any] = ()) -> list[Contact]:
+    """Live contacts matching `term` (the contacts app's search), for picking one by one."""
+    from apps.contacts.selectors import ContactFilters, contact_list
+
+    term = (term or "").strip()
+    if not term:
+        return []
+    found = contact_list(filters=ContactFilters(search=term)).exclude(id__in=list(exclude))
+    return list(found[:PICKER_RESULTS])
+
+
+def audience_messaging_limit_warning(*, audience_total: int) -> str:
+    """What the builder says when an audience exceeds what Meta's messaging limit has left in
+    the rolling 24 h (empty when it fits or there is no limit)."""
+    from apps.messaging.selectors import messaging_limit_usage
+
+    usage = messaging_limit_usage()
+    if usage.allows(audience_total):
+        return ""
+    held = audience_total - (usage.remaining or 0)
+    return (
+        f"{audience_total:,} recipients but only {usage.remaining:,} of the messaging limit "
+        f"({usage.limit:,} people per 24 h) is left: {held:,} will be held until the rolling "
+        "24 h window allows, then sent."
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# The overview
+# ------------------------------------------------------------------------------------------
+OVERVIEW_DAYS = 7
+OVERVIEW_ROWS = 5
+
+
+@dataclass(frozen=True)
+class DeliveryRates:
+    sent: int  # campaign messages WhatsApp accepted in the period
+    delivered: int
+    read: int
+
+    @property
+    def delivery_rate(self) -> int | None:
+        return round(100 * self.delivered / self.sent) if self.sent else None
+
+    @property
+    def read_rate(self) -> int | None:
+        """Read as a share of delivered (what a reader of a funnel expects)."""
+        return round(100 * self.read / self.delivered) if self.delivered else None
+
+
+def campaign_delivery_rates(
+    *, days: int = OVERVIEW_DAYS, now: datetime | None = None
+) -> DeliveryRates:
+    """Delivery and read rates of campaign messages sent in the last `days` days, from the
+    messages' statuses (served by the recent-messages index, whatever the history's size)."""
+    from apps.messaging.models import Direction, Message, MessageStatus
+
+    since = (now or timezone.now()) - timedelta(days=days)
+    delivered = Q(status__in=[MessageStatus.DELIVERED, MessageStatus.READ]) | Q(
+        delivered_at__isnull=False
+    )
+    totals = Message.objects.filter(
+        direction=Direction.OUTBOUND,
+        created_at__gte=since,
+        campaign_id__isnull=False,
+        wamid__isnull=False,
+    ).aggregate(
+        sent=Count("id"),
+        delivered=Count("id", filter=delivered),
+        read=Count("id", filter=Q(status=MessageStatus.READ) | Q(read_at__isnull=False)),
+    )
+    return DeliveryRates(**totals)
+
+
+def campaigns_overview(*, now: datetime | None = None) -> dict[str, Any]:
+    """The overview page's campaigns: running (and paused) ones, the next scheduled ones, and
+    the last 7 days' delivery and read rates."""
+    now = now or timezone.now()
+    running = campaign_list().filter(status__in=[CampaignStatus.RUNNING, CampaignStatus.PAUSED])
+    upcoming = (
+        campaign_list()
+        .filter(status=CampaignStatus.SCHEDULED)
+        .order_by("scheduled_at", "created_at")
+    )
+    return {
+        "running": list(running[:OVERVIEW_ROWS]),
+        "running_count": running.count(),
+        "upcoming": list(upcoming[:OVERVIEW_ROWS]),
+        "upcoming_count": upcoming.count(),
+        "rates": campaign_delivery_rates(now=now),
+        "days": OVERVIEW_DAYS,
+    }

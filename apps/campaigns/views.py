@@ -4,7 +4,7 @@ with live progress, funnel and errors, and the lifecycle buttons. Thin: services
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -55,8 +55,9 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 # ------------------------------------------------------------------------------------------
 # Builder
 # ------------------------------------------------------------------------------------------
-def _slots(template: MessageTemplate | None) -> list[dict[str, str]]:
-    """The placeholders of a template as form rows: key like "body.1" or "buttons.0.1"."""
+def _slots(template: MessageTemplate | None, data=None) -> list[dict[str, str]]:
+    """The placeholders of a template as form rows: key like "body.1" or "buttons.0.1", each
+    with what was typed for it (so a refused save or a re-render loses nothing)."""
     if template is None:
         return []
     wanted = template_placeholders(template.components)
@@ -70,6 +71,9 @@ def _slots(template: MessageTemplate | None) -> list[dict[str, str]]:
             {"key": f"buttons.{index}.{n}", "label": f"Button {int(index) + 1} URL {{{{{n}}}}}"}
             for n in names
         ]
+    for row in rows:
+        for part in ("source", "field", "value", "fallback"):
+            row[part] = data.get(f"map-{row['key']}-{part}", "") if data is not None else ""
     return rows
 
 
@@ -120,23 +124,63 @@ def _time(value: str) -> time | None:
     return time.fromisoformat(value) if value else None
 
 
+def _chosen(data) -> dict[str, list[str]]:
+    return {
+        name: data.getlist(name) if hasattr(data, "getlist") else []
+        for name in ("groups", "sources", "contacts")
+    }
+
+
 def _builder_context(request: HttpRequest, data) -> dict[str, Any]:
     template = _template_from_post(data)
-    chosen = {
-        "groups": data.getlist("groups") if hasattr(data, "getlist") else [],
-        "sources": data.getlist("sources") if hasattr(data, "getlist") else [],
-    }
+    chosen = _chosen(data)
     return {
         "templates": MessageTemplate.objects.filter(status="APPROVED").order_by("name", "language"),
         "groups": Group.objects.order_by("name"),
         "sources": Source.objects.order_by("name"),
         "template": template,
-        "slots": _slots(template),
+        "slots": _slots(template, data),
         "fields": [*mapping_rules.CONTACT_FIELDS, "custom_fields.<key>"],
         "data": data,
         "chosen": chosen,
+        "picked": selectors.contacts_picked(ids=chosen["contacts"]),
         "timezone": request.tenant.timezone,
+        "field_errors": {},
     }
+
+
+def _audience_ids(data) -> dict[str, list]:
+    try:
+        return {name: services._uuid_list(ids, name) for name, ids in _chosen(data).items()}
+    except ApplicationError:
+        return {"groups": [], "sources": [], "contacts": []}
+
+
+def _error_context(error: Exception) -> tuple[list[str], dict[str, str]]:
+    """A refused save as a summary and as messages by field (shown beside each field; a
+    mapping problem beside its placeholder, keyed like "map-body.1")."""
+    problems = getattr(error, "details", None)
+    if not isinstance(problems, list):
+        field = getattr(error, "field", None) or ""
+        problems = [{"field": field, "message": getattr(error, "message", str(error))}]
+    by_field: dict[str, str] = {}
+    for problem in problems:
+        field = str(problem.get("field") or "")
+        if field.startswith("variable_mapping"):
+            parts = field.split(".")[1:]
+            if parts and parts[-1] in ("field", "value", "fallback"):
+                parts = parts[:-1]
+            field = "map-" + ".".join(parts) if parts else "variable_mapping"
+        elif field.startswith("audience"):
+            field = "audience"
+        elif field.startswith("send_window"):
+            field = "send_window"
+        by_field.setdefault(field, str(problem.get("message", "")))
+    summary = [
+        f"{p['field']}: {p['message']}" if p.get("field") else str(p.get("message", ""))
+        for p in problems
+    ]
+    return summary, by_field
 
 
 def _live(request: HttpRequest, data) -> dict[str, Any]:
@@ -144,15 +188,15 @@ def _live(request: HttpRequest, data) -> dict[str, Any]:
     from apps.message_templates.rendering import template_render
 
     template = _template_from_post(data)
-    try:
-        contacts = selectors.audience_contacts(
-            groups=services._uuid_list(data.getlist("groups"), "groups"),
-            sources=services._uuid_list(data.getlist("sources"), "sources"),
-        )
-    except ApplicationError:
-        contacts = selectors.audience_contacts(groups=[], sources=[])
+    contacts = selectors.audience_contacts(**_audience_ids(data))
     preview = selectors.audience_preview(contacts=contacts, sample=20)
-    live: dict[str, Any] = {"total": preview["total"], "sample": preview["sample"]}
+    live: dict[str, Any] = {
+        "total": preview["total"],
+        "sample": preview["sample"],
+        "limit_warning": selectors.audience_messaging_limit_warning(
+            audience_total=preview["total"]
+        ),
+    }
     if template is None:
         return live
     mapping = _mapping_from_post(data, template)
@@ -184,49 +228,117 @@ def _live(request: HttpRequest, data) -> dict[str, Any]:
     return live
 
 
+def _create(request: HttpRequest, context: dict[str, Any], action: str) -> Campaign:
+    template = context["template"]
+    if template is None:
+        raise ApplicationError("Pick an approved template.", field="template")
+    tz = zoneinfo.ZoneInfo(request.tenant.timezone)
+    try:
+        batch_size = int(request.POST.get("batch_size") or 50)
+    except ValueError:
+        raise ApplicationError("Batch size is a whole number.", field="batch_size") from None
+    chosen = context["chosen"]
+    campaign = services.campaign_create(
+        name=request.POST.get("name", ""),
+        description=request.POST.get("description") or None,
+        template=template,
+        batch_size=batch_size,
+        variable_mapping=_mapping_from_post(request.POST, template),
+        groups=chosen["groups"],
+        sources=chosen["sources"],
+        contacts=chosen["contacts"],
+        scheduled_at=_local_datetime(request.POST.get("scheduled_at", ""), tz)
+        if action == "schedule"
+        else None,
+        send_window_start=_time(request.POST.get("send_window_start", "")),
+        send_window_end=_time(request.POST.get("send_window_end", "")),
+        created_by_email=request.user.email,
+    )
+    if action == "send":
+        services.campaign_send_now(campaign=campaign)
+        messages.success(request, "The campaign is sending.")
+    elif action == "schedule":
+        messages.success(request, "The campaign is scheduled.")
+    else:
+        messages.success(request, "Draft saved.")
+    return campaign
+
+
+def _test_send(request: HttpRequest, context: dict[str, Any]) -> None:
+    """Send the template to one number (dashboard only); the outcome is shown inline."""
+    from apps.whatsapp.graph import GraphError
+
+    template = context["template"]
+    try:
+        if template is None:
+            raise ApplicationError("Pick an approved template first.", field="template")
+        message = services.campaign_test_send(
+            template=template,
+            variable_mapping=_mapping_from_post(request.POST, template),
+            to=request.POST.get("test_phone", ""),
+            sample_contact_id=request.POST.get("sample_contact")
+            or (context["live"]["sample"][0]["id"] if context["live"]["sample"] else None),
+        )
+    except GraphError as error:
+        context["test_send"] = {"error": f"WhatsApp refused the test send: {error.message}"}
+    except ApplicationError as error:
+        context["test_send"] = {"error": error.message}
+    else:
+        if message.status == "failed":
+            context["test_send"] = {"error": f"Not sent: {message.error_title}."}
+        else:
+            context["test_send"] = {
+                "ok": f"Test message sent to {message.phone}.",
+                "message": message,
+            }
+
+
+def _upload(request: HttpRequest, context: dict[str, Any]) -> None:
+    """An uploaded CSV becomes a group, chosen at once; problems are shown inline."""
+    try:
+        upload = services.campaign_audience_upload(uploaded_file=request.FILES.get("audience_csv"))
+    except ApplicationError as error:
+        context["upload"] = {"error": error.message}
+        return
+    context["chosen"]["groups"].append(str(upload.group.id))
+    context["upload"] = {"result": upload}
+
+
+def _picker(request: HttpRequest, context: dict[str, Any]) -> None:
+    term = request.POST.get("contact_search", "")
+    context["search_term"] = term
+    context["search_results"] = selectors.contact_picker_search(
+        term=term, exclude=[c.id for c in context["picked"]]
+    )
+
+
 @workspace_view(Role.MARKETER)
 @require_http_methods(["GET", "POST"])
 def campaign_create(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
     context = _builder_context(request, data)
-    if request.method == "POST" and not request.htmx:
-        action = request.POST.get("action", "draft")
-        template = context["template"]
+    action = request.POST.get("action", "draft") if request.method == "POST" else ""
+    if request.method == "POST" and not request.htmx and action in ("draft", "schedule", "send"):
         try:
-            if template is None:
-                raise ApplicationError("Pick an approved template.", field="template")
-            tz = zoneinfo.ZoneInfo(request.tenant.timezone)
-            campaign = services.campaign_create(
-                name=request.POST.get("name", ""),
-                description=request.POST.get("description") or None,
-                template=template,
-                batch_size=int(request.POST.get("batch_size") or 50),
-                variable_mapping=_mapping_from_post(request.POST, template),
-                groups=request.POST.getlist("groups"),
-                sources=request.POST.getlist("sources"),
-                scheduled_at=_local_datetime(request.POST.get("scheduled_at", ""), tz)
-                if action == "schedule"
-                else None,
-                send_window_start=_time(request.POST.get("send_window_start", "")),
-                send_window_end=_time(request.POST.get("send_window_end", "")),
-                created_by_email=request.user.email,
-            )
-            if action == "send":
-                services.campaign_send_now(campaign=campaign)
-                messages.success(request, "The campaign is sending.")
-            elif action == "schedule":
-                messages.success(request, "The campaign is scheduled.")
-            else:
-                messages.success(request, "Draft saved.")
+            campaign = _create(request, context, action)
             return redirect(_turl(request, "campaigns:detail", campaign_id=campaign.id))
         except (ApplicationError, ValueError) as error:
-            problems = getattr(error, "details", None)
-            context["errors"] = (
-                [f"{p['field']}: {p['message']}" for p in problems]
-                if isinstance(problems, list)
-                else [getattr(error, "message", str(error))]
-            )
+            context["errors"], context["field_errors"] = _error_context(error)
+    if action == "upload":
+        _upload(request, context)
+        if request.htmx:
+            response = render(request, "campaigns/builder.html#audience", context)
+            response["HX-Trigger"] = "audienceChanged"
+            return response
+    if action == "search":
+        _picker(request, context)
+        if request.htmx:
+            return render(request, "campaigns/builder.html#contact-picker", context)
     context["live"] = _live(request, data)
+    if action == "test":
+        _test_send(request, context)
+        if request.htmx:
+            return render(request, "campaigns/builder.html#test-send", context)
     if request.htmx and request.method == "POST":
         return render(request, "campaigns/builder.html#live", context)
     if (
@@ -276,6 +388,19 @@ def _rate_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"points": points, "peak": peak, "per_second": round(peak / 60, 1), "rows": rows}
 
 
+# Statuses keep arriving after the last send (deliveries, reads, late failures): the campaign
+# page keeps following a campaign this long after it ended.
+FOLLOW_AFTER_END = timedelta(minutes=2)
+
+
+def _followed(campaign: Campaign) -> bool:
+    """Whether the campaign page refreshes itself."""
+    if campaign.status in (CampaignStatus.RUNNING, CampaignStatus.SCHEDULED, CampaignStatus.PAUSED):
+        return True
+    ended = campaign.completed_at
+    return ended is not None and timezone.now() - ended < FOLLOW_AFTER_END
+
+
 @workspace_view(Role.VIEWER)
 def campaign_detail(request: HttpRequest, campaign_id) -> HttpResponse:
     campaign = _campaign(campaign_id)
@@ -286,8 +411,7 @@ def campaign_detail(request: HttpRequest, campaign_id) -> HttpResponse:
         "audiences": selectors.campaign_audience_rows(campaign=campaign),
         "timeline": selectors.campaign_timeline(campaign=campaign),
         "rate": _rate_chart(selectors.campaign_send_rate(campaign=campaign)),
-        "live": campaign.status
-        in (CampaignStatus.RUNNING, CampaignStatus.SCHEDULED, CampaignStatus.PAUSED),
+        "live": _followed(campaign),
         "timezone": request.tenant.timezone,
     }
     if request.htmx and request.headers.get("HX-Target") == "campaign-live":

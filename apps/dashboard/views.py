@@ -56,10 +56,16 @@ def overview(request: HttpRequest) -> HttpResponse:
         ]
         if request.membership.has_role(step["role"])
     ]
+    from apps.campaigns.selectors import campaigns_overview
+
     return render(
         request,
         "dashboard/overview.html",
-        {"member_count": tenant.memberships.count(), "next_steps": next_steps},
+        {
+            "member_count": tenant.memberships.count(),
+            "next_steps": next_steps,
+            "campaigns": campaigns_overview(),
+        },
     )
 
 

@@ -1,17 +1,23 @@
-"""Reads: messages, timelines, conversations, and a contact's history."""
+"""Reads: messages, timelines, conversations, a contact's history, and how much of Meta's
+messaging limit the last 24 hours used."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from apps.core.errors import NotFound, ValidationFailed
 from apps.messaging.models import Conversation, Message, MessageStatus, StatusEvent
+
+if TYPE_CHECKING:
+    from apps.whatsapp.models import WhatsAppAccount
 
 
 def _as_uuid(value: Any, field: str) -> uuid.UUID:
@@ -141,3 +147,71 @@ def unread_total() -> int:
     from django.db.models import Sum
 
     return Conversation.objects.aggregate(total=Sum("unread_count"))["total"] or 0
+
+
+# ------------------------------------------------------------------------------------------
+# Meta's messaging limit
+# ------------------------------------------------------------------------------------------
+MESSAGING_LIMIT_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class MessagingLimitUsage:
+    limit: int | None  # None: unlimited
+    used: int  # distinct people the business started conversations with in the window
+    # With the limit reached: when the window next lets one more person in. None otherwise.
+    frees_at: datetime | None
+
+    @property
+    def unlimited(self) -> bool:
+        return self.limit is None
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - self.used)
+
+    def allows(self, people: int) -> bool:
+        return self.limit is None or people <= (self.remaining or 0)
+
+
+# A person counts when a template went to their number in the window and was not refused
+# before WhatsApp took it (a failure without a wamid never started a conversation); messages
+# still pending count, so in-flight campaign sends are never forgotten. A person counts
+# until 24 h after the latest such send.
+_PEOPLE_SQL = """
+SELECT phone, MAX(created_at) AS last_at FROM messaging_message
+WHERE direction = 'outbound' AND kind = 'template' AND created_at >= %s
+  AND NOT (status = 'failed' AND wamid IS NULL) {extra}
+GROUP BY phone
+"""
+
+
+def messaging_limit_usage(
+    *, account: WhatsAppAccount | None = None, now: datetime | None = None
+) -> MessagingLimitUsage:
+    """The one rule for Meta's messaging limit: the account's tier, and how many distinct
+    people the business started conversations with (template sends) in the rolling 24 h.
+    Without an account: the active one (none: unlimited, nothing used)."""
+    if account is None:
+        from apps.whatsapp.selectors import whatsapp_account_active
+
+        account = whatsapp_account_active()
+    now = now or timezone.now()
+    # Sandbox sends (test keys) never reach Meta, so they use nothing of a real account's limit.
+    extra = "AND provider <> 'sandbox'" if account is not None and not account.is_sandbox else ""
+    people = _PEOPLE_SQL.format(extra=extra)
+    since = now - MESSAGING_LIMIT_WINDOW
+    limit = account.messaging_limit if account is not None else None
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM ({people}) people", [since])  # noqa: S608
+        used = cursor.fetchone()[0]
+        frees_at = None
+        if limit is not None and used >= limit:
+            # One more person fits once (used - limit + 1) people have left the window.
+            cursor.execute(
+                f"SELECT last_at FROM ({people}) people ORDER BY last_at"  # noqa: S608
+                " OFFSET %s LIMIT 1",
+                [since, used - limit],
+            )
+            frees_at = cursor.fetchone()[0] + MESSAGING_LIMIT_WINDOW
+    return MessagingLimitUsage(limit=limit, used=used, frees_at=frees_at)

@@ -12,6 +12,15 @@ class Provider(models.TextChoices):
 
 DEFAULT_THROUGHPUT = 80  # messages per second: Meta's standard tier for a phone number
 
+# Meta's messaging limit: how many people the business may start conversations with in a
+# rolling 24 hours (shared by the portfolio's numbers). No value (None) means unlimited.
+MESSAGING_LIMIT_TIERS = [
+    (250, "250 people per 24 h"),
+    (2_000, "2,000 people per 24 h"),
+    (10_000, "10,000 people per 24 h"),
+    (100_000, "100,000 people per 24 h"),
+]
+
 
 class WhatsAppAccount(models.Model):
     """A workspace's WhatsApp Business Account connection. At most one is active; disconnected
@@ -26,6 +35,10 @@ class WhatsAppAccount(models.Model):
     # Fernet ciphertext; the plain token is never stored. Empty for the sandbox.
     access_token_encrypted = models.TextField(blank=True)
     throughput_per_second = models.PositiveIntegerField(default=DEFAULT_THROUGHPUT)
+    # Meta's messaging limit tier (see MESSAGING_LIMIT_TIERS); empty: unlimited.
+    messaging_limit = models.PositiveIntegerField(
+        null=True, blank=True, choices=MESSAGING_LIMIT_TIERS
+    )
     is_active = models.BooleanField(default=True)
     connected_at = models.DateTimeField(auto_now_add=True)
     disconnected_at = models.DateTimeField(null=True, blank=True)
@@ -55,6 +68,10 @@ class WhatsAppAccount(models.Model):
     @access_token.setter
     def access_token(self, value: str) -> None:
         self.access_token_encrypted = crypto.encrypt(value) if value else ""
+
+    @property
+    def messaging_limit_label(self) -> str:
+        return self.get_messaging_limit_display() if self.messaging_limit else "Unlimited"
 
     @property
     def is_sandbox(self) -> bool:

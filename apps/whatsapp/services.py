@@ -4,7 +4,8 @@ Rules owned here: a workspace has at most one active account; a phone number id 
 one workspace at a time (the public-schema route Meta's webhooks are dispatched by); the
 access token is stored only encrypted and never returned; `lk_sk_test_` traffic ("test"
 mode) always goes to the sandbox, whatever the account; without an active account there is
-no provider (404 `no_active_waba`).
+no provider (404 `no_active_waba`); the messaging limit is one of Meta's tiers or
+unlimited (how much of it is used is `apps.messaging.selectors.messaging_limit_usage`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from django.utils import timezone
 from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError, Conflict, ValidationFailed
 from apps.whatsapp.graph import GraphError
-from apps.whatsapp.models import DEFAULT_THROUGHPUT, Provider, WhatsAppAccount
+from apps.whatsapp.models import (
+    DEFAULT_THROUGHPUT,
+    MESSAGING_LIMIT_TIERS,
+    Provider,
+    WhatsAppAccount,
+)
 from apps.whatsapp.providers import CloudProvider, WhatsAppProvider
 from apps.whatsapp.routing.models import PhoneNumberRoute
 from apps.whatsapp.sandbox import SandboxProvider
@@ -148,6 +154,39 @@ def whatsapp_account_disconnect(
         target=account.display_phone_number or account.phone_number_id,
     )
     account.refresh_from_db()
+    return account
+
+
+def whatsapp_account_set_messaging_limit(
+    *, tenant: Tenant, account: WhatsAppAccount, messaging_limit: Any, actor: User | None
+) -> WhatsAppAccount:
+    """Record the account's messaging limit tier (Meta shows it in WhatsApp Manager): one of
+    250, 2,000, 10,000, 100,000, or None / "" / "unlimited" for unlimited."""
+    if messaging_limit in (None, "", "unlimited"):
+        limit = None
+    else:
+        tiers = [tier for tier, _ in MESSAGING_LIMIT_TIERS]
+        try:
+            limit = int(str(messaging_limit).replace(",", "").strip())
+        except ValueError:
+            limit = -1
+        if limit not in tiers:
+            allowed = ", ".join(f"{tier:,}" for tier in tiers)
+            raise ValidationFailed(
+                f"The messaging limit is one of Meta's tiers ({allowed}) or unlimited.",
+                field="messaging_limit",
+            )
+    previous = account.messaging_limit
+    account.messaging_limit = limit
+    account.save(update_fields=["messaging_limit"])
+    if previous != limit:
+        audit_record(
+            tenant=tenant,
+            actor=actor,
+            action="whatsapp.messaging_limit_changed",
+            target=account.display_phone_number or account.phone_number_id,
+            details={"from": previous, "to": limit},
+        )
     return account
 
 

@@ -1,4 +1,5 @@
-"""Settings → WhatsApp: connect (cloud or sandbox), test the connection, disconnect."""
+"""Settings → WhatsApp: connect (cloud or sandbox), test the connection, the messaging limit
+tier, disconnect."""
 
 from __future__ import annotations
 
@@ -12,14 +13,26 @@ from apps.tenancy.models import Role
 from apps.tenancy.permissions import workspace_view
 from apps.whatsapp import services
 from apps.whatsapp.forms import CloudAccountForm
+from apps.whatsapp.models import MESSAGING_LIMIT_TIERS
 from apps.whatsapp.selectors import whatsapp_account_active
 
 
-def _page(request: HttpRequest, form: CloudAccountForm | None = None, status: int = 200):
+def _page(
+    request: HttpRequest,
+    form: CloudAccountForm | None = None,
+    status: int = 200,
+    limit_error: str = "",
+):
+    from apps.messaging.selectors import messaging_limit_usage
+
+    account = whatsapp_account_active()
     context = {
-        "account": whatsapp_account_active(),
+        "account": account,
         "form": form or CloudAccountForm(),
         "cloud_open": form is not None,
+        "limit_tiers": MESSAGING_LIMIT_TIERS,
+        "limit_error": limit_error,
+        "limit_usage": messaging_limit_usage(account=account) if account else None,
     }
     return render(request, "whatsapp/settings.html", context, status=status)
 
@@ -72,6 +85,26 @@ def whatsapp_test_connection(request: HttpRequest) -> HttpResponse:
     services.whatsapp_account_test_connection(account=account)
     if request.htmx:
         return render(request, "whatsapp/settings.html#connection-result", {"account": account})
+    return _back(request)
+
+
+@workspace_view(Role.ADMIN)
+@require_POST
+def whatsapp_messaging_limit(request: HttpRequest) -> HttpResponse:
+    account = whatsapp_account_active()
+    if account is None:
+        messages.error(request, "Connect a WhatsApp account first.")
+        return _back(request)
+    try:
+        services.whatsapp_account_set_messaging_limit(
+            tenant=request.tenant,
+            account=account,
+            messaging_limit=request.POST.get("messaging_limit", ""),
+            actor=request.user,
+        )
+    except ApplicationError as error:
+        return _page(request, status=422, limit_error=error.message)
+    messages.success(request, f"Messaging limit saved: {account.messaging_limit_label}.")
     return _back(request)
 
 
