@@ -17,18 +17,21 @@ from __future__ import annotations
 
 import importlib
 import logging
+import math
 import re
 import secrets
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import redis
 from asgiref.sync import sync_to_async
 from django.db import connection, transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from apps.api.redis import redis_client
 from apps.whatsapp.graph import GraphError
 from apps.whatsapp.models import SandboxStatusReport
 from apps.whatsapp.providers import SendResult, TemplateSubmission, WhatsAppProvider
@@ -38,6 +41,8 @@ logger = logging.getLogger(__name__)
 STATUS_PIPELINE = "apps.messaging.services.meta_webhook_ingest"
 REVIEW_SECONDS = 3  # a sandbox template is decided this long after submission
 E164_DIGITS = re.compile(r"^\+?[1-9]\d{7,14}$")
+# How long "a delivery run is queued for this second" is remembered: past the longest delay.
+DEDUPE_SECONDS = 60
 
 # Last four digits -> the statuses reported, as (seconds after the send, status, error code).
 _HAPPY = [(1, "sent", None), (2, "delivered", None), (4, "read", None)]
@@ -90,8 +95,8 @@ class SandboxProvider(WhatsAppProvider):
                 for delay, status, code in planned_statuses(to)
             )
             schema = self.schema_name
-            delays = sorted({delay for delay, _, _ in planned_statuses(to)})
-            transaction.on_commit(lambda: _schedule_delivery(schema, delays))
+            due = [now + timedelta(seconds=delay) for delay, _, _ in planned_statuses(to)]
+            transaction.on_commit(lambda: _schedule_delivery(schema, due))
         return SendResult(
             wamid=wamid,
             raw={
@@ -187,13 +192,27 @@ class SandboxProvider(WhatsAppProvider):
 # ------------------------------------------------------------------------------------------
 # Status reports
 # ------------------------------------------------------------------------------------------
-def _schedule_delivery(schema_name: str, delays: list[int]) -> None:
+def _schedule_delivery(schema_name: str, due: list[datetime]) -> None:
+    """One delivery run per workspace and second at which statuses fall due, however many
+    sends share that second: a run reports every status due by then, so a task per send and
+    status (three per send) only made the broker and the worker busy. The run is queued
+    for the end of the second, when every status due in it has fallen due."""
     from apps.whatsapp.tasks import sandbox_reports_deliver_task
 
-    for delay in delays:
+    seconds = sorted({math.ceil(moment.timestamp()) for moment in due})
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for second in seconds:
+            pipe.set(f"sandbox:delivery:{schema_name}:{second}", 1, nx=True, ex=DEDUPE_SECONDS)
+        seconds = [second for second, fresh in zip(seconds, pipe.execute(), strict=True) if fresh]
+    except redis.RedisError:
+        logger.warning("sandbox delivery runs not deduplicated: Redis is unavailable")
+    for second in seconds:
         # Short countdowns only (seconds): a lost task leaves the row, which the next
         # delivery run picks up.
-        sandbox_reports_deliver_task.apply_async(args=[schema_name], countdown=delay)
+        sandbox_reports_deliver_task.apply_async(
+            args=[schema_name], eta=datetime.fromtimestamp(second, tz=UTC)
+        )
 
 
 def status_pipeline() -> Callable[..., Any] | None:

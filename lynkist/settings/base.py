@@ -91,6 +91,10 @@ TENANT_DOMAIN_MODEL = "tenancy.Domain"
 # running every migration again (see apps/tenancy/schemas.py and bench/tenant_creation.py).
 TENANT_BASE_SCHEMA = "tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# Send `SET search_path` once per tenant switch instead of before every cursor (a template
+# send opened ~14 cursors). django-tenants forgets the path on rollback and savepoint
+# rollback, which undo a SET in PostgreSQL, so it is set again when that happens.
+TENANT_LIMIT_SET_CALLS = True
 PUBLIC_SCHEMA_NAME = "public"
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 

@@ -151,3 +151,25 @@ def test_sandbox_template_review_rules():
     assert sandbox.review_decision("spring_sale") == ("APPROVED", "")
     status, reason = sandbox.review_decision("please_reject_me")
     assert status == "REJECTED" and reason
+
+
+def test_sends_in_the_same_second_share_their_delivery_runs(monkeypatch):
+    queued = []
+    monkeypatch.setattr(
+        sandbox_reports_deliver_task, "apply_async", lambda args, eta: queued.append((args, eta))
+    )
+    now = timezone.now().replace(microsecond=200_000)
+    happy = [now + timedelta(seconds=delay) for delay in (1, 2, 4)]
+    sandbox._schedule_delivery("dedupe-ws", happy)
+    sandbox._schedule_delivery(
+        "dedupe-ws", [moment + timedelta(microseconds=1) for moment in happy]
+    )
+    sandbox._schedule_delivery("another-ws", happy)
+
+    assert len(queued) == 6  # three seconds for each workspace, not three per send
+    for _, eta in queued:
+        # Each run is due at the end of its second, when all of that second's statuses are.
+        assert eta.microsecond == 0 and any(
+            timedelta(0) <= eta - m < timedelta(seconds=1) for m in happy
+        )
+    assert sorted(args[0] for args, _ in queued) == ["another-ws"] * 3 + ["dedupe-ws"] * 3
