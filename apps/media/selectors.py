@@ -28,7 +28,21 @@ def media_get(*, media_id: str | uuid.UUID) -> Media:
 
 
 def media_active_campaign_uses(*, media: Media) -> list[str]:
-    """Names of the scheduled or running campaigns that use this media (a deletion would
-    break them). The campaigns app extends this one selector when it exists; until then no
-    campaign can use media, so the list is empty."""
-    return []
+    """Names of the campaigns still to send (draft, scheduled, running or paused) whose
+    mapping puts this media in the template's header: a deletion would break them."""
+    # Imported here because campaigns build on media, not the other way round.
+    from apps.campaigns.models import Campaign, CampaignStatus
+
+    unfinished = [
+        CampaignStatus.DRAFT,
+        CampaignStatus.SCHEDULED,
+        CampaignStatus.RUNNING,
+        CampaignStatus.PAUSED,
+    ]
+    return list(
+        Campaign.objects.filter(
+            status__in=unfinished, variable_mapping__header__media_id=str(media.pk)
+        )
+        .order_by("name")
+        .values_list("name", flat=True)
+    )

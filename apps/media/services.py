@@ -141,7 +141,7 @@ def media_delete(*, media: Media) -> None:
     uses = media_active_campaign_uses(media=media)
     if uses:
         raise Conflict(
-            f"“{media.name}” is used by a scheduled or running campaign ({', '.join(uses)}).",
+            f"“{media.name}” is used by a campaign still to send ({', '.join(uses)}).",
             details={"campaigns": uses},
         )
     media.delete()

@@ -24,6 +24,8 @@ from apps.whatsapp.providers import WhatsAppProvider
 from apps.whatsapp.sandbox import REVIEW_SECONDS, SandboxProvider, review_decision
 from apps.whatsapp.services import whatsapp_provider_get
 
+DELETED_IN_WHATSAPP = "Deleted in WhatsApp; kept for the campaigns that used it."
+
 STATUS_EVENTS = {
     Status.APPROVED: "template.approved",
     Status.REJECTED: "template.rejected",
@@ -129,7 +131,7 @@ def message_template_status_apply(
     changed = status != template.status
     if changed:
         template.status = status
-        template.rejection_reason = reason if status == Status.REJECTED else ""
+        template.rejection_reason = reason if status in (Status.REJECTED, Status.DISABLED) else ""
         fields += ["status", "rejection_reason"]
     if len(fields) > 1:
         template.save(update_fields=fields)
@@ -161,7 +163,17 @@ def message_template_meta_status_update(*, value: dict[str, Any]) -> MessageTemp
 def message_template_delete(
     *, template: MessageTemplate, provider: WhatsAppProvider | None = None
 ) -> None:
-    """Delete from WhatsApp, then here. A template WhatsApp no longer knows is deleted here."""
+    """Delete from WhatsApp, then here. A template WhatsApp no longer knows is deleted here.
+    A template that campaigns used is refused before WhatsApp is asked: their history (and
+    any campaign still to send) needs it, and deleting it in WhatsApp alone would leave a
+    template here that can no longer send."""
+    used_by = list(template.campaigns.order_by("-created_at").values_list("name", flat=True)[:5])
+    if used_by:
+        raise Conflict(
+            f"“{template.name}” ({template.language}) is used by campaigns "
+            f"({', '.join(used_by)}): a template with campaign history cannot be deleted.",
+            details={"campaigns": used_by},
+        )
     if template.meta_id:
         provider = provider or whatsapp_provider_get()
         try:
@@ -241,8 +253,14 @@ def message_template_sync(*, provider: WhatsAppProvider | None = None) -> SyncRe
                 result.status_changes += 1
             result.updated += 1
         gone = MessageTemplate.objects.exclude(meta_id="").exclude(meta_id__in=seen)
+        # Deleted in WhatsApp but kept here for the campaigns that used it, unable to send.
+        for template in gone.filter(campaigns__isnull=False).distinct():
+            message_template_status_apply(
+                template=template, status=Status.DISABLED, reason=DELETED_IN_WHATSAPP
+            )
+        unused = gone.filter(campaigns__isnull=True)
         result.removed = gone.count()
-        gone.delete()
+        unused.delete()
     return result
 
 

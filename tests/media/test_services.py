@@ -123,9 +123,33 @@ def test_delete_is_refused_while_a_campaign_uses_it(acme, monkeypatch):
     assert Media.objects.filter(pk=media.pk).exists()
 
 
-def test_no_campaign_uses_media_until_campaigns_exist(acme):
-    media = upload(samples.png(), "a.png")
+def test_only_campaigns_still_to_send_with_the_media_in_their_header_hold_it(acme):
+    from apps.campaigns.models import Campaign, CampaignStatus
+    from tests.messaging.helpers import approved_template
+
+    media, other = upload(samples.png(), "a.png"), upload(samples.png(), "b.png")
+    template = approved_template(
+        name="promo",
+        components=[{"type": "HEADER", "format": "IMAGE"}, {"type": "BODY", "text": "Hi"}],
+    )
+
+    def campaign(name, status, header_media):
+        Campaign.objects.create(
+            name=name,
+            template=template,
+            status=status,
+            variable_mapping={"header": {"media_id": str(header_media.pk)}},
+        )
+
     assert media_selectors.media_active_campaign_uses(media=media) == []
+    campaign("May sale", CampaignStatus.SCHEDULED, media)
+    campaign("April sale", CampaignStatus.PAUSED, media)
+    campaign("March sale", CampaignStatus.COMPLETED, media)
+    campaign("Other sale", CampaignStatus.DRAFT, other)
+    assert media_selectors.media_active_campaign_uses(media=media) == ["April sale", "May sale"]
+    with pytest.raises(Conflict):
+        media_delete(media=media)
+    assert Media.objects.filter(pk=media.pk).exists()
 
 
 def test_the_meta_media_id_is_uploaded_lazily_and_cached(cloud_account, fake_graph):

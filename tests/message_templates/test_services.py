@@ -143,6 +143,34 @@ def test_delete_keeps_the_template_when_whatsapp_fails(cloud_account, fake_graph
     assert MessageTemplate.objects.filter(pk=template.pk).exists()
 
 
+def _campaign_using(template, status="COMPLETED"):
+    from apps.campaigns.models import Campaign
+
+    return Campaign.objects.create(name="Diwali sale", template=template, status=status)
+
+
+def test_delete_is_refused_before_whatsapp_for_a_template_campaigns_used(cloud_account, fake_graph):
+    template = create()
+    _campaign_using(template)
+    with pytest.raises(Conflict) as refused:
+        message_template_delete(template=template)
+    assert refused.value.details == {"campaigns": ["Diwali sale"]}
+    assert [t["name"] for t in fake_graph.templates[WABA]] == [template.name]
+    assert MessageTemplate.objects.filter(pk=template.pk).exists()
+
+
+def test_sync_keeps_a_template_deleted_in_whatsapp_that_campaigns_used(cloud_account, fake_graph):
+    used, unused = create(name="used"), create(name="unused")
+    _campaign_using(used)
+    fake_graph.templates[WABA].clear()
+    result = message_template_sync()
+    assert result.removed == 2
+    assert not MessageTemplate.objects.filter(pk=unused.pk).exists()
+    used.refresh_from_db()
+    assert used.status == Status.DISABLED
+    assert "Deleted in WhatsApp" in used.rejection_reason
+
+
 def test_sync_adds_updates_and_removes(cloud_account, fake_graph):
     kept = create(name="kept")
     gone = create(name="gone")

@@ -129,7 +129,10 @@ class MediaDetailApi(PublicApiView):
         tags=TAGS,
         operation_id="media_delete",
         summary="Delete media",
-        description="Refused with 409 while a scheduled or running campaign uses it.",
+        description=(
+            "Refused with 409 while a campaign still to send (draft, scheduled, running or "
+            "paused) uses it in its header."
+        ),
         responses={204: None, **error_responses(409)},
     )
     def delete(self, request: Request, media_id: str) -> Response:
