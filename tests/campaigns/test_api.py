@@ -178,6 +178,7 @@ def test_refresh_metrics_errors_and_drilldown(client, campaign):
     summary = client.get(f"{BASE}/{campaign.id}/errors").json()
     assert summary["total_failed"] == 1
     assert summary["by_code"][0]["code"] == "131056" and summary["by_code"][0]["fix"]
+    assert summary["by_code"][0]["retryable"] is True  # the catalogue's flag, kept in the API
     drill = client.get(f"{BASE}/{campaign.id}/errors/131056?limit=50").json()
     assert drill["error_code"] == "131056"
     assert drill["recipients"][0] == {

@@ -117,6 +117,11 @@ class RenderedSerializer(serializers.Serializer):
     campaign_id = serializers.UUIDField()
     sample_contact_id = serializers.UUIDField()
     resolved_components = serializers.ListField(child=serializers.DictField())
+    missing_variables = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Placeholders this contact leaves empty (no value and no fallback), e.g. "
+        "`body.2`: a send to this contact would fail validation.",
+    )
 
 
 class ErrorBucketSerializer(serializers.Serializer):
@@ -125,6 +130,10 @@ class ErrorBucketSerializer(serializers.Serializer):
     fix = serializers.CharField()
     count = serializers.IntegerField()
     sample_message = serializers.CharField()
+    retryable = serializers.BooleanField(
+        help_text="Whether a new attempt may succeed: these recipients are what "
+        "“retry failed” sends again."
+    )
 
 
 class ErrorsSummarySerializer(serializers.Serializer):

@@ -46,6 +46,7 @@ MESSAGE_EXAMPLE = {
     "message_id": "wamid.HBgMOTE5OTk5OTk5OTk5FQIAERgSQjQ2",
     "direction": "outbound",
     "to": "+919999999999",
+    "from": None,
     "type": "template",
     "template_name": "order_confirmation",
     "language": "en_US",

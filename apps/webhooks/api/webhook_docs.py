@@ -32,16 +32,57 @@ CAMPAIGN = {
     "status": "RUNNING",
     "template_id": "7b1e4c2a-9d3f-4a6b-8c5e-1f2a3b4c5d6e",
     "scheduled_at": None,
-    "stats": {"total": 1200, "sent": 800, "delivered": 760, "read": 410, "failed": 12},
+    "started_at": "2026-05-12T08:00:00Z",
+    "completed_at": None,
+    "total_recipients": 1200,
+    "stats": {
+        "total": 1200,
+        "sent": 800,
+        "delivered": 760,
+        "read": 410,
+        "failed": 12,
+        "pending": 388,
+    },
 }
+# The shapes apps.messaging.events.message_data / communication_data emit.
 MESSAGE = {
     "id": "c2d4e6f8-1a3b-4c5d-8e7f-9a0b1c2d3e4f",
     "message_id": "wamid.HBgLOTE5OTk5OTk5OTk5FQIAERgSQzE2",
+    "wamid": "wamid.HBgLOTE5OTk5OTk5OTk5FQIAERgSQzE2",
+    "direction": "outbound",
+    "to": "+919999999999",
+    "type": "template",
+    "status": "delivered",
+    "template_name": "order_confirmation",
+    "language": "en_US",
+    "body": "Hi Anurag, your order ORD-1042 has shipped.",
     "contact_id": CONTACT["id"],
     "campaign_id": CAMPAIGN["id"],
-    "to": "+919999999999",
-    "status": "delivered",
-    "timestamp": "2026-05-12T08:05:10Z",
+    "error": None,
+    "created_at": "2026-05-12T08:05:06Z",
+}
+INBOUND = {
+    **{k: v for k, v in MESSAGE.items() if k != "to"},
+    "message_id": "wamid.HBgLOTE5OTk5OTk5OTk5FQIAEhgUM0EwQjU2",
+    "wamid": "wamid.HBgLOTE5OTk5OTk5OTk5FQIAEhgUM0EwQjU2",
+    "direction": "inbound",
+    "from": "+919999999999",
+    "type": "text",
+    "status": "received",
+    "template_name": None,
+    "language": None,
+    "body": "Where is my order?",
+    "campaign_id": None,
+}
+COMMUNICATION = {
+    "contact_id": CONTACT["id"],
+    "channel": "whatsapp",
+    "direction": "outbound",
+    "message_id": MESSAGE["id"],
+    "wamid": MESSAGE["wamid"],
+    "type": "template",
+    "summary": MESSAGE["body"],
+    "created_at": MESSAGE["created_at"],
 }
 TEMPLATE = {
     "id": "7b1e4c2a-9d3f-4a6b-8c5e-1f2a3b4c5d6e",
@@ -50,7 +91,7 @@ TEMPLATE = {
     "language": "en_US",
     "category": "UTILITY",
     "status": "APPROVED",
-    "rejection_reason": None,
+    "rejection_reason": "",
 }
 
 # Per event type: when it is sent, and an example of its `data`.
@@ -74,8 +115,9 @@ EVENT_DOCS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     "contact.communication_added": (
-        "A communication (a message in or out) was recorded on a contact's history.",
-        {"contact_id": CONTACT["id"], "message": MESSAGE},
+        "A communication (a message in or out) was recorded on a contact's history; "
+        "`message_id` is Lynkist's message id, `wamid` WhatsApp's.",
+        COMMUNICATION,
     ),
     "campaign.created": ("A campaign was created.", {**CAMPAIGN, "status": "DRAFT"}),
     "campaign.scheduled": (
@@ -92,7 +134,12 @@ EVENT_DOCS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "campaign.failed": (
         "A campaign failed as a whole (e.g. its WhatsApp account was disconnected).",
-        {**CAMPAIGN, "status": "FAILED", "failure_reason": "The WhatsApp account was removed."},
+        {
+            **CAMPAIGN,
+            "status": "FAILED",
+            "completed_at": "2026-05-12T08:20:00Z",
+            "failure": {"code": "190", "reason": "The WhatsApp access token no longer works."},
+        },
     ),
     "message.sent": ("Lynkist handed the message to WhatsApp.", {**MESSAGE, "status": "sent"}),
     "message.delivered": ("WhatsApp delivered the message to the recipient's device.", MESSAGE),
@@ -102,12 +149,16 @@ EVENT_DOCS: dict[str, tuple[str, dict[str, Any]]] = {
         {
             **MESSAGE,
             "status": "failed",
-            "error": {"code": 131026, "title": "Message undeliverable"},
+            "error": {
+                "code": 131026,
+                "title": "Message undeliverable",
+                "details": "Message undeliverable.",
+            },
         },
     ),
     "message.received": (
         "A contact sent a message to the workspace's number.",
-        {**MESSAGE, "status": "received", "text": "Where is my order?", "campaign_id": None},
+        INBOUND,
     ),
     "template.approved": ("Meta approved a message template.", TEMPLATE),
     "template.rejected": (
