@@ -163,3 +163,35 @@ def test_a_batch_applies_statuses_in_order_with_one_event_each(message, acme):
     assert list(
         Event.objects.filter(type__startswith="message.").values_list("type", flat=True)
     ) == ["message.read"]
+
+
+def test_a_burst_of_callbacks_nudges_the_drain_once_per_quiet_period(monkeypatch):
+    from apps.messaging import tasks
+
+    calls = []
+    monkeypatch.setattr(callbacks_drain, "_last_nudge", float("-inf"))
+    monkeypatch.setattr(tasks.meta_callbacks_drain_task, "delay", lambda: calls.append("queued"))
+    clock = iter([100.0, 100.01, 100.04, 100.06])
+    monkeypatch.setattr(callbacks_drain, "_clock", lambda: next(clock))
+    callbacks_drain._redis_client().delete(callbacks_drain.NUDGE_KEY)
+
+    for _ in range(3):  # within 50 ms of the first: no Redis call, no task
+        callbacks_drain.drain_nudge()
+    assert calls == ["queued"]
+    callbacks_drain.drain_nudge()  # 60 ms later: asks Redis again, the key says one is queued
+    assert calls == ["queued"]
+    assert callbacks_drain._redis_client().exists(callbacks_drain.NUDGE_KEY)
+
+
+def test_a_drain_waits_the_quiet_period_before_its_last_look(monkeypatch):
+    events = []
+    monkeypatch.setattr(callbacks_drain.time, "sleep", lambda seconds: events.append(seconds))
+    real_batch = callbacks_drain.callbacks_drain_batch
+
+    def batch(**kwargs):
+        events.append("look")
+        return real_batch(**kwargs)
+
+    monkeypatch.setattr(callbacks_drain, "callbacks_drain_batch", batch)
+    drain()
+    assert events == ["look", callbacks_drain.NUDGE_QUIET, "look"]
