@@ -60,12 +60,19 @@ def paginated_response(
     serializer_class: type,
     context: dict[str, Any] | None = None,
 ) -> Response:
-    """One page of `queryset` serialized with `serializer_class`, in the envelope. Two
-    queries: the count and the page. The queryset should be ordered."""
+    """One page of `queryset` serialized with `serializer_class`, in the envelope. The
+    queryset should be ordered. The first page is read before counting: when it is not full
+    it is the whole list, so its length is the total and the count query (as costly as the
+    page itself for a search) is skipped."""
     page, limit = page_params(request)
-    total_items = queryset.count()
     offset = (page - 1) * limit
-    items = list(queryset[offset : offset + limit]) if offset < total_items else []
+    if offset == 0:
+        items = list(queryset[:limit])
+        total_items = len(items) if len(items) < limit else queryset.count()
+    else:
+        # Counted first: a page past the end (any page number is accepted) reads nothing.
+        total_items = queryset.count()
+        items = list(queryset[offset : offset + limit]) if offset < total_items else []
     serializer = serializer_class(items, many=True, context={"request": request, **(context or {})})
     return Response(
         {

@@ -136,6 +136,20 @@ def test_a_page_past_the_end_is_empty(five_keys):
     assert body["pagination"]["has_prev"] is True
 
 
+def test_a_first_page_that_is_not_full_is_not_counted_again(five_keys):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as short:
+        body = five_keys.get(f"{PREFIX}/keys?limit=10").json()
+    assert body["pagination"]["total_items"] == 5 and body["pagination"]["total_pages"] == 1
+    assert not [q for q in short.captured_queries if "COUNT(*)" in q["sql"]]
+    with CaptureQueriesContext(connection) as full:
+        body = five_keys.get(f"{PREFIX}/keys?limit=5").json()
+    assert body["pagination"]["total_items"] == 5
+    assert [q for q in full.captured_queries if "COUNT(*)" in q["sql"]]
+
+
 def test_limit_above_100_is_clamped(five_keys):
     assert five_keys.get(f"{PREFIX}/keys?limit=500").json()["pagination"]["limit"] == 100
 
@@ -157,3 +171,9 @@ def test_nul_characters_are_a_400_not_a_database_error(acme, api_client):
     for response in (in_body, in_query):
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "invalid_request"
+
+
+def test_a_page_number_beyond_any_offset_is_an_empty_page(five_keys):
+    response = five_keys.get(f"{PREFIX}/keys?page=999999999999999999999&limit=100")
+    assert response.status_code == 200
+    assert response.json()["data"] == []
