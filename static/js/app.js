@@ -18,16 +18,30 @@
     });
   }
 
-  // Plain forms with data-confirm (they work without htmx, e.g. "Remove member").
+  // Plain forms with data-confirm (they work without htmx, e.g. "Remove member"), or a form
+  // whose submit button carries it (the campaign builder's "Send now" beside "Save draft").
   document.addEventListener("submit", (event) => {
     const form = event.target;
-    if (!(form instanceof HTMLFormElement) || !form.dataset.confirm || form.dataset.confirmed) return;
+    if (!(form instanceof HTMLFormElement) || form.dataset.confirmed) return;
+    const submitter = event.submitter;
+    const text = (submitter && submitter.dataset.confirm) || form.dataset.confirm;
+    if (!text) return;
     event.preventDefault();
-    askToConfirm(form.dataset.confirm).then((ok) => {
-      if (ok) {
-        form.dataset.confirmed = "1";
-        form.requestSubmit();
+    askToConfirm(text).then((ok) => {
+      if (!ok) return;
+      // The button's name and value (action=send) go in a hidden field: the button itself may
+      // have been swapped out while the dialog was open (the builder keeps its count current).
+      const field = document.createElement("input");
+      if (submitter && submitter.name) {
+        field.type = "hidden";
+        field.name = submitter.name;
+        field.value = submitter.value;
+        form.appendChild(field);
       }
+      form.dataset.confirmed = "1";
+      form.requestSubmit(); // the submit event runs now, so the flag and field can go after
+      delete form.dataset.confirmed;
+      field.remove();
     });
   });
 
