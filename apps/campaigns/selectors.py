@@ -152,14 +152,11 @@ def campaign_recount(*, campaign: Campaign) -> dict[str, int]:
         .annotate(n=Count("id"))
         .values_list("status", "n")
     )
-    # A failure reported after acceptance leaves the recipient counted as sent.
-    failed_after_sent = CampaignRecipient.objects.filter(
-        campaign=campaign, status=RecipientStatus.FAILED, wamid__isnull=False
-    ).count()
+    # A failure reported after acceptance counts as failed only: total = sent + failed + pending.
     delivered = counts.get(RecipientStatus.DELIVERED, 0) + counts.get(RecipientStatus.READ, 0)
     return {
         "total_recipients": sum(counts.values()),
-        "sent_count": counts.get(RecipientStatus.SENT, 0) + delivered + failed_after_sent,
+        "sent_count": counts.get(RecipientStatus.SENT, 0) + delivered,
         "delivered_count": delivered,
         "read_count": counts.get(RecipientStatus.READ, 0),
         "failed_count": counts.get(RecipientStatus.FAILED, 0),

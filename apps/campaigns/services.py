@@ -485,27 +485,24 @@ def _materialise(campaign: Campaign) -> int:
 # ------------------------------------------------------------------------------------------
 # Stats
 # ------------------------------------------------------------------------------------------
-def _funnel(status: str, accepted: bool) -> tuple[int, int, int, int]:
-    """(sent, delivered, read, failed) a recipient in `status` counts for."""
+def _funnel(status: str) -> tuple[int, int, int, int]:
+    """(sent, delivered, read, failed) a recipient in `status` counts for. A failure after
+    WhatsApp accepted the message moves the recipient from sent to failed, so that
+    total = sent + failed + pending always holds (DESIGN.md, "stats is a funnel")."""
     delivered = status in (RecipientStatus.DELIVERED, RecipientStatus.READ)
-    sent = (
-        delivered
-        or status == RecipientStatus.SENT
-        or (status == RecipientStatus.FAILED and accepted)
-    )
     return (
-        int(sent),
+        int(delivered or status == RecipientStatus.SENT),
         int(delivered),
         int(status == RecipientStatus.READ),
         int(status == RecipientStatus.FAILED),
     )
 
 
-def counters_delta(changes: list[tuple[str, str, bool]]) -> dict[str, Any]:
-    """`F()` increments for recipients that moved (old status, new status, accepted)."""
+def counters_delta(changes: list[tuple[str, str]]) -> dict[str, Any]:
+    """`F()` increments for recipients that moved (old status, new status)."""
     totals = [0, 0, 0, 0]
-    for old, new, accepted in changes:
-        before, after = _funnel(old, accepted), _funnel(new, accepted)
+    for old, new in changes:
+        before, after = _funnel(old), _funnel(new)
         for i in range(4):
             totals[i] += after[i] - before[i]
     names = ("sent_count", "delivered_count", "read_count", "failed_count")
@@ -566,8 +563,7 @@ def campaign_recipient_status_apply(
             fields["error_code"] = str(error_code or "")[:32]
             fields["error_message"] = error_message
         CampaignRecipient.objects.filter(pk=recipient.pk).update(**fields)
-        accepted = bool(recipient.wamid)
-        delta = counters_delta([(old, target, accepted)])
+        delta = counters_delta([(old, target)])
         if delta:
             Campaign.objects.filter(pk=recipient.campaign_id).update(**delta)
     return True
