@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-from django.test import Client
 
 from apps.api.errors import ErrorCode
 from apps.apikeys.scopes import ALL_SCOPES
@@ -28,14 +27,6 @@ METHODS = ("get", "post", "put", "patch", "delete")
 OPERATION_HEADING = re.compile(r"^#{2,4} `(GET|POST|PUT|PATCH|DELETE) (/\S*)`$", re.MULTILINE)
 EVENT_HEADING = re.compile(r"^#{2,4} `([a-z_]+\.[a-z_]+)`$", re.MULTILINE)
 SCOPE_LINE = re.compile(r"^\*\*Scope:\*\*(.*)$", re.MULTILINE)
-
-
-@pytest.fixture(scope="module")
-def schema(django_db_blocker):
-    with django_db_blocker.unblock():
-        response = Client().get("/api/v1/public/openapi.json")
-    assert response.status_code == 200
-    return response.json()
 
 
 def operations(schema) -> dict[tuple[str, str], list[str]]:

@@ -3,7 +3,6 @@ operation, and a Swagger UI served from local assets."""
 
 from __future__ import annotations
 
-import pytest
 from django.test import Client
 from django.urls import Resolver404, resolve
 from drf_spectacular.validation import validate_schema
@@ -12,14 +11,6 @@ from apps.api.permissions import required_scopes_for
 from apps.api.views import PublicApiView
 
 WRITE_METHODS = {"post", "put", "patch", "delete"}
-
-
-@pytest.fixture(scope="module")
-def schema(django_db_blocker):
-    with django_db_blocker.unblock():
-        response = Client().get("/api/v1/public/openapi.json")
-    assert response.status_code == 200
-    return response.json()
 
 
 def operations(schema):
