@@ -49,12 +49,17 @@ class _ToCounter:
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
+        self.first = self.last = 0.0  # when the first and the last send arrived
 
     def append(self, body: dict) -> None:
+        self.last = time.monotonic()
+        if not self.counts:
+            self.first = self.last
         self.counts[str(body.get("to"))] += 1
 
     def clear(self) -> None:
         self.counts.clear()
+        self.first = self.last = 0.0
 
 
 def _serve_graph(port: int) -> None:
@@ -72,6 +77,7 @@ def _serve_graph(port: int) -> None:
                 "sends": sum(counts.values()),
                 "numbers": len(counts),
                 "duplicates": sum(n - 1 for n in counts.values() if n > 1),
+                "window": graph.sent.last - graph.sent.first,
             }
         )
 
@@ -303,10 +309,14 @@ def main() -> None:
         with schema_context(schema):
             WhatsAppAccount.objects.update(throughput_per_second=80)
         run = _dispatch_run(schema, template, small, n, 2, base, 50)
+        # The limiter's rate is what the fake server saw between the first and the last send;
+        # the rate with the workers' start-up included is shown beside it.
+        steady = (run["sends"] - 1) / run["window"] if run["window"] else 0.0
         lines.append(
-            f"limit 80 messages/s, two worker processes, batch_size 50: {run['sends']:,} sends in "
-            f"{run['elapsed']:.1f} s = {run['rate']:.1f} messages/s "
-            f"({(run['rate'] - 80) / 80 * 100:+.1f} % of 80; process start included)"
+            f"limit 80 messages/s, two worker processes, batch_size 50: {run['sends']:,} sends "
+            f"over {run['window']:.1f} s from first to last send = {steady:.1f} messages/s "
+            f"({(steady - 80) / 80 * 100:+.1f} % of 80; target within 5 %); "
+            f"{run['rate']:.1f} messages/s with process start-up included ({run['elapsed']:.1f} s)"
         )
         # 4. Crash test
         with schema_context(schema):
