@@ -17,7 +17,7 @@ import os
 import statistics
 import time
 
-from bench._django import record, setup
+from bench._django import fill_contacts, record, setup
 
 SEARCHES = {
     "first + last name (2 words)": "priya iyer",
@@ -28,29 +28,6 @@ SEARCHES = {
     "no match": "zzqqxx",
 }
 PAGES = [1, 2, 10, 100, 1000, 10000, 50000]
-
-
-def fill(cursor, total: int) -> None:
-    # The demo's names, so that name searches meet a realistic spread (imported once Django is
-    # set up).
-    from apps.contacts.demo import FIRST, LAST
-
-    first = "ARRAY[" + ",".join(f"'{name}'" for name in FIRST) + "]"
-    last = "ARRAY[" + ",".join(f"'{name}'" for name in LAST) + "]"
-    step = 100_000
-    for start in range(0, total, step):
-        cursor.execute(
-            "INSERT INTO contacts_contact (id, first_name, last_name, phone, email, company,"
-            " job_title, status, tags, custom_fields, opt_out_reason, created_at)"
-            f" SELECT gen_random_uuid(), ({first})[1 + g %% 20], ({last})[1 + (g / 20) %% 19],"
-            " '+9197' || lpad(g::text, 8, '0'), 'user.' || g || '@example.test',"
-            " 'Company ' || (g %% 50000), 'Buyer', (ARRAY['lead','customer','active'])[1 + g %% 3],"
-            " ARRAY['bench', 'tier' || (g %% 3)], jsonb_build_object('order_id', 'A' || g), '',"
-            " now() - make_interval(secs => %s - g)"
-            " FROM generate_series(%s, %s) AS g",
-            [total, start, min(start + step, total) - 1],
-        )
-    cursor.execute("ANALYZE contacts_contact")
 
 
 def timed(client, url: str, n: int) -> tuple[list[float], dict]:
@@ -96,7 +73,7 @@ def main() -> None:
         if present < args.contacts:
             cursor.execute("TRUNCATE contacts_contact CASCADE")
             started = time.perf_counter()
-            fill(cursor, args.contacts)
+            fill_contacts(cursor, args.contacts, companies=50_000, tag="bench")
             fill_seconds = time.perf_counter() - started
 
     plans = {}

@@ -355,26 +355,6 @@ class Seeded:
     seconds: dict[str, float]
 
 
-def _fill_contacts(cursor, total: int, first: list[str], last: list[str]) -> None:
-    names_first = "ARRAY[" + ",".join(f"'{n}'" for n in first) + "]"
-    names_last = "ARRAY[" + ",".join(f"'{n}'" for n in last) + "]"
-    step = 50_000
-    for start in range(0, total, step):
-        cursor.execute(
-            "INSERT INTO contacts_contact (id, first_name, last_name, phone, email, company,"
-            " job_title, status, tags, custom_fields, opt_out_reason, created_at)"
-            f" SELECT gen_random_uuid(), ({names_first})[1 + g %% {len(first)}],"
-            f" ({names_last})[1 + (g / {len(first)}) %% {len(last)}],"
-            " '+9197' || lpad(g::text, 8, '0'), 'user.' || g || '@example.test',"
-            " 'Company ' || (g %% 5000), 'Buyer', (ARRAY['lead','customer','active'])[1 + g %% 3],"
-            " ARRAY['load', 'tier' || (g %% 3)], jsonb_build_object('order_id', 'A' || g), '',"
-            " now() - make_interval(secs => %s - g)"
-            " FROM generate_series(%s, %s) AS g",
-            [total, start, min(start + step, total) - 1],
-        )
-    cursor.execute("ANALYZE contacts_contact")
-
-
 def seed(args: argparse.Namespace) -> Seeded:
     from django.db import connection
     from django_tenants.utils import schema_context
@@ -389,6 +369,7 @@ def seed(args: argparse.Namespace) -> Seeded:
     from apps.tenancy.models import Tenant
     from apps.tenancy.plans import Plan
     from apps.tenancy.services import tenant_create
+    from bench._django import fill_contacts
 
     seconds = {}
     started = time.perf_counter()
@@ -404,7 +385,7 @@ def seed(args: argparse.Namespace) -> Seeded:
     started = time.perf_counter()
     with schema_context(tenant.schema_name):
         with connection.cursor() as cursor:
-            _fill_contacts(cursor, args.contacts, FIRST, LAST)
+            fill_contacts(cursor, args.contacts, companies=5_000, tag="load")
         group = Group.objects.create(name="Load audience")
         with connection.cursor() as cursor:
             # The oldest contacts whose numbers the sandbox treats normally (not 0001-0004).

@@ -281,8 +281,13 @@ def audience_messaging_limit_warning(*, audience_total: int) -> str:
     """What the builder says when an audience exceeds what Meta's messaging limit has left in
     the rolling 24 h (empty when it fits or there is no limit)."""
     from apps.messaging.selectors import messaging_limit_usage
+    from apps.whatsapp.selectors import whatsapp_account_active
 
-    usage = messaging_limit_usage()
+    # The builder asks on every keystroke: no limit, no count of the last 24 h's sends.
+    account = whatsapp_account_active()
+    if account is None or account.messaging_limit is None:
+        return ""
+    usage = messaging_limit_usage(account=account)
     if usage.allows(audience_total):
         return ""
     held = audience_total - (usage.remaining or 0)

@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import csv
 import dataclasses
@@ -846,22 +845,14 @@ def _csv_rows(uploaded_file) -> tuple[list[list[str]], str]:
             f"The file is larger than {AUDIENCE_CSV_MAX_BYTES // 1024} KB. Import big lists "
             "under Contacts → Import CSV, then pick their group here."
         )
-    raw = uploaded_file.read()
-    if b"\x00" in raw:
-        raise _csv_refuse("This is not a CSV file. Export the sheet as “CSV UTF-8”.")
-    try:
-        text = codecs.decode(raw, "utf-8-sig")
-    except UnicodeDecodeError:
-        raise _csv_refuse(
-            "The file is not UTF-8 text. Save it as “CSV UTF-8” and upload it again."
-        ) from None
+    from apps.contacts.services.imports import csv_delimiter, csv_text
+
+    text = csv_text(uploaded_file.read(), _csv_refuse)
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
         raise _csv_refuse("The file is empty.")
     first = next(line for line in lines if line.strip())
-    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
-    delimiter = max(counts, key=counts.get) if any(counts.values()) else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    rows = list(csv.reader(io.StringIO(text), delimiter=csv_delimiter(first)))
     return rows, (uploaded_file.name or "audience.csv")
 
 

@@ -6,17 +6,14 @@ ticks the sandbox reports for it."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import secrets
-import time
 import urllib.request
 
 from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import log_in
+from tests.messaging.helpers import dumps, envelope, inbound, sign
 
 # The demo workspace's sandbox account (apps.whatsapp.services.whatsapp_account_connect_sandbox).
 PHONE_NUMBER_ID = "sandbox-acme"
@@ -25,48 +22,22 @@ CUSTOMER_WA_ID = "919811122233"
 
 def meta_inbound_text(*, wa_id: str, name: str, body: str) -> dict:
     """One inbound text in the shape of Meta's `messages` webhook."""
-    return {
-        "object": "whatsapp_business_account",
-        "entry": [
-            {
-                "id": PHONE_NUMBER_ID,
-                "changes": [
-                    {
-                        "field": "messages",
-                        "value": {
-                            "messaging_product": "whatsapp",
-                            "metadata": {
-                                "display_phone_number": "15550000000",
-                                "phone_number_id": PHONE_NUMBER_ID,
-                            },
-                            "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-                            "messages": [
-                                {
-                                    "from": wa_id,
-                                    "id": "wamid.IN" + secrets.token_hex(16).upper(),
-                                    "timestamp": str(int(time.time())),
-                                    "type": "text",
-                                    "text": {"body": body},
-                                }
-                            ],
-                        },
-                    }
-                ],
-            }
-        ],
-    }
+    return envelope(
+        PHONE_NUMBER_ID,
+        messages=[inbound("wamid.IN" + secrets.token_hex(16).upper(), wa_id, body=body)],
+        contacts=[{"profile": {"name": name}, "wa_id": wa_id}],
+    )
 
 
 def post_to_webhook(stack, payload: dict) -> None:
     """What Meta does: POST the body signed with the app secret (the stack's is the default)."""
-    body = json.dumps(payload).encode()
+    body = dumps(payload)
     secret = stack.env.get("META_APP_SECRET", settings.META_APP_SECRET)
-    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     request = urllib.request.Request(
         f"{stack.base_url}/webhooks/whatsapp",
         data=body,
         method="POST",
-        headers={"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"},
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, secret)},
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
