@@ -20,6 +20,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 SCREENSHOTS = ARTIFACTS / "e2e"
+LEFT_PAGE_ABORTS = ("error: htmx:sendAbort", "error: htmx:afterRequest")
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,28 @@ def page(browser, stack, request) -> Page:
     context = browser.new_context(base_url=stack.base_url)
     page = context.new_page()
     console: list[str] = []
-    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    # Between a link's navigation request and the new document, the old page is being left:
+    # the browser aborts its in-flight requests (a live-refresh poll), which htmx reports as
+    # console errors. Those two are not the page's errors; every other message is kept.
+    leaving = {"now": False}
+
+    def on_request(req) -> None:
+        if req.is_navigation_request() and req.frame == page.main_frame:
+            leaving["now"] = True
+
+    def on_navigated(frame) -> None:
+        if frame == page.main_frame:
+            leaving["now"] = False
+
+    def on_console(message) -> None:
+        text = f"{message.type}: {message.text}"
+        if leaving["now"] and text.startswith(LEFT_PAGE_ABORTS):
+            return
+        console.append(text)
+
+    page.on("request", on_request)
+    page.on("framenavigated", on_navigated)
+    page.on("console", on_console)
     page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
     page.console_messages = console
     yield page
