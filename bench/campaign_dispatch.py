@@ -209,14 +209,14 @@ def main() -> None:
     setup()
     from django.db import connection, transaction
 
-    from apps.campaigns import services as campaign_services
+    from apps.campaigns.services import lifecycle
 
     # The worker processes below are the only dispatchers measured: starting a campaign here
     # queues no Celery task (a development worker may be running on the same Redis).
-    campaign_services._enqueue_dispatch = lambda campaign: None
+    lifecycle._enqueue_dispatch = lambda campaign: None
     from django_tenants.utils import schema_context
 
-    from apps.campaigns import services
+    from apps.campaigns import selectors, services
     from apps.campaigns.dispatch import campaign_reconcile_stale
     from apps.campaigns.models import Campaign
     from apps.contacts.models import Group
@@ -275,8 +275,8 @@ def main() -> None:
                     count = services._materialise(campaign)
                     took = time.perf_counter() - t0
                 t0 = time.perf_counter()
-                preview_total = services.selectors.audience_preview(
-                    contacts=services.selectors.campaign_audience_contacts(campaign=campaign)
+                preview_total = selectors.audience_preview(
+                    contacts=selectors.campaign_audience_contacts(campaign=campaign)
                 )["total"]
                 preview_took = time.perf_counter() - t0
                 with connection.cursor() as cursor:

@@ -12,7 +12,9 @@ from django_tenants.utils import schema_context
 
 from apps.campaigns import services
 from apps.campaigns.models import AudienceKind, Campaign
+from apps.campaigns.services import audience_upload
 from apps.contacts.models import Contact, Group, GroupMember
+from apps.core.errors import ApplicationError
 from apps.webhooks.models import Event
 from tests.campaigns.conftest import make_contacts
 from tests.campaigns.test_views import form
@@ -120,7 +122,7 @@ def test_a_bad_csv_is_refused_inline_and_nothing_typed_is_lost(
 
 
 def test_a_file_that_is_not_utf8_text_is_refused(template):
-    with pytest.raises(services.ApplicationError, match="not UTF-8"):
+    with pytest.raises(ApplicationError, match="not UTF-8"):
         services.campaign_audience_upload(
             uploaded_file=SimpleUploadedFile(
                 "x.csv", "phone,first_name\n+91 98123 40001,Zoé\n".encode("latin-1")
@@ -129,10 +131,10 @@ def test_a_file_that_is_not_utf8_text_is_refused(template):
 
 
 def test_too_many_rows_are_refused_with_the_way_out(template, monkeypatch):
-    monkeypatch.setattr(services, "AUDIENCE_CSV_MAX_ROWS", 2)
+    monkeypatch.setattr(audience_upload, "AUDIENCE_CSV_MAX_ROWS", 2)
     text = "phone\n+919812340001\n+919812340012\n+919812340023\n"
 
-    with pytest.raises(services.ApplicationError, match="Contacts → Import CSV"):
+    with pytest.raises(ApplicationError, match="Contacts → Import CSV"):
         services.campaign_audience_upload(uploaded_file=csv_file(text))
 
 

@@ -8,6 +8,7 @@ from django_tenants.utils import schema_context
 
 from apps.campaigns import services
 from apps.campaigns.models import Campaign, CampaignRecipient
+from apps.core.errors import ApplicationError
 from apps.messaging.models import Message
 from tests.campaigns.conftest import make_contacts
 from tests.campaigns.test_views import form
@@ -130,7 +131,7 @@ def test_a_variable_left_empty_by_the_sample_contact_is_refused(
 
 
 def test_the_service_refuses_an_invalid_mapping(cloud_account, template, fake_graph):
-    with pytest.raises(services.ApplicationError) as refused:
+    with pytest.raises(ApplicationError) as refused:
         services.campaign_test_send(
             template=template,
             variable_mapping={"body": {"1": {"field": "shoe_size"}}},

@@ -1,0 +1,47 @@
+"""Materialisation: the audience becomes pending recipients when the campaign starts, by one
+`INSERT ... SELECT` that also resolves every variable in SQL
+(apps.campaigns.mapping.values_sql).
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from apps.campaigns import mapping as mapping_rules
+from apps.campaigns import selectors
+from apps.campaigns.models import Campaign
+
+# A recipient id that grows with time (microseconds, then 64 random bits): a million rows
+# inserted in one statement append to the primary key's index instead of landing on random
+# pages of it, as random UUIDs do (a quarter of materialisation's time at 1M recipients).
+TIME_ORDERED_UUID_SQL = (
+    "(lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000000)::bigint), 16, '0')"
+    " || substr(md5(random()::text), 1, 16))::uuid"
+)
+
+
+def _materialise(campaign: Campaign) -> int:
+    """Insert one pending recipient per audience contact, variables resolved in SQL. One
+    statement whatever the audience size; returns the rows inserted. Runs inside the start
+    transition's transaction: a failure leaves the campaign as it was."""
+    audience = selectors.campaign_audience_contacts(campaign=campaign)
+    if audience.query.is_empty():
+        return 0
+    # The audience's own SELECT (every contact column) as the derived table `c` the mapping's
+    # SQL refers to; PostgreSQL folds it into the INSERT's scan. No ON CONFLICT: a phone
+    # belongs to one live contact (a unique index), so the audience has each phone once, and
+    # the (campaign, phone) constraint still refuses the impossible duplicate.
+    audience_sql, audience_params = audience.order_by().query.sql_with_params()
+    values_expr, values_params = mapping_rules.values_sql(campaign.variable_mapping)
+    with connection.cursor() as cursor:
+        # Room to hash a million group members in memory rather than in batches on disk.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute(
+            "INSERT INTO campaigns_campaignrecipient "  # noqa: S608
+            "(id, campaign_id, contact_id, phone, variables, status, attempts, error_code,"
+            " error_message, created_at) "
+            f"SELECT {TIME_ORDERED_UUID_SQL}, %s, c.id, c.phone, {values_expr}, 'pending', 0,"
+            f" '', '', now() FROM ({audience_sql}) c",
+            [campaign.pk, *values_params, *audience_params],
+        )
+        return cursor.rowcount
