@@ -1,9 +1,12 @@
-"""API-key authentication for the public API.
+"""API-key authentication for the public API, with the tenant's rate limit.
 
-One database query per request (the key with its tenant, by the secret's hash), so a revoked
-or rotated-out key is refused on its very next request in every web process: nothing is cached
-in a process. `last_used_at` goes to Redis, not to the database, in the same round trip as the
-rate limit (PublicApiView.perform_authentication, apps.api.ratelimit).
+A request costs one round trip to Redis and, usually, none to PostgreSQL: each process keeps a
+copy of the keys it has seen, and the rate-limit script checks that the copy's stamp is still
+in Redis before it counts (apps.apikeys.stamps). Any change to a key deletes its stamps, so a
+revoked or rotated-out key is refused on its very next request in every web process. A copy
+that is stale, or that would refuse the request, is read again from the database, and the
+database decides: a refusal is never based on a cached copy. `last_used_at` goes to Redis,
+not to the database, in the same round trip.
 """
 
 from __future__ import annotations
@@ -18,8 +21,9 @@ from rest_framework.request import Request
 
 from apps.api.errors import WWW_AUTHENTICATE, ErrorCode
 from apps.api.network import client_ip, ip_allowed
+from apps.api.ratelimit import rate_limit_hit
 from apps.apikeys.models import ApiKey
-from apps.apikeys.selectors import api_key_by_secret_hash
+from apps.apikeys.selectors import ApiKeyLookup, api_key_lookup
 from apps.apikeys.services import hash_secret
 from apps.core.errors import ApplicationError
 
@@ -65,7 +69,18 @@ class ApiKeyAuthentication(BaseAuthentication):
                 "Malformed API key: expected lk_sk_live_ or lk_sk_test_ and 40 hex digits."
             )
         key_hash = hash_secret(secret)
-        api_key = api_key_by_secret_hash(key_hash=key_hash)
+        lookup = api_key_lookup(key_hash=key_hash)
+        if lookup.api_key is not None:
+            try:
+                return self._admit(request, lookup, key_hash)
+            except (ApplicationError, _StaleCopy):
+                pass  # decided again below, on the database's row
+        return self._admit(request, api_key_lookup(key_hash=key_hash, fresh=True), key_hash)
+
+    def _admit(
+        self, request: Request, lookup: ApiKeyLookup, key_hash: str
+    ) -> tuple[ApiKeyPrincipal, ApiKey]:
+        api_key = lookup.api_key
         if api_key is None or not api_key.tenant.is_active:
             raise ApiKeyRejected("Unknown API key.")
         now = timezone.now()
@@ -85,10 +100,24 @@ class ApiKeyAuthentication(BaseAuthentication):
                     code=ErrorCode.IP_NOT_ALLOWED,
                     status=403,
                 )
+        # Counted as soon as the key is known to be good, so that 403s and 404s carry the
+        # headers too; the view turns a refusal into the 429.
+        rate_limit = rate_limit_hit(
+            tenant=api_key.tenant,
+            api_key_id=api_key.pk,
+            stamp=(lookup.stamp_key, lookup.stamp) if lookup.cached else None,
+        )
+        if rate_limit is None:
+            raise _StaleCopy
         connection.set_tenant(api_key.tenant)
         request.tenant = api_key.tenant
         request._request.tenant = api_key.tenant
+        request.rate_limit = rate_limit
         return ApiKeyPrincipal(api_key=api_key), api_key
+
+
+class _StaleCopy(Exception):
+    """The cached key changed since it was read; read it again."""
 
 
 def actor_for(request: Request):

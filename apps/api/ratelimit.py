@@ -31,9 +31,12 @@ day = redis.call('INCR', KEYS[2])
 if day == 1 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
 return {1, minute, day}
 """
-# The API key's last use rides in the same round trip (refused requests are uses too).
+# The API key's last use rides in the same round trip (refused requests are uses too), and
+# so does the check that the caller's copy of the key is current (apps.apikeys.stamps): when
+# its stamp is gone, nothing is counted or recorded and the caller reads the key again.
 _SCRIPT = (
     """
+if ARGV[7] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[7] then return {-1, 0, 0} end
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], ARGV[5], ARGV[6]) end
 """
     + _SCRIPT
@@ -97,9 +100,15 @@ class RateLimited(ApplicationError):
     code = ErrorCode.RATE_LIMITED
 
 
-def rate_limit_hit(*, tenant: Tenant, api_key_id: int | None = None) -> RateLimitResult:
+def rate_limit_hit(
+    *, tenant: Tenant, api_key_id: int | None = None, stamp: tuple[str, str] | None = None
+) -> RateLimitResult | None:
     """Count one request for the tenant if both budgets allow it, and record the API key's
-    last use (see apps.apikeys.services.api_key_flush_last_used), in one Redis round trip."""
+    last use (see apps.apikeys.services.api_key_flush_last_used), in one Redis round trip.
+
+    With `stamp` (its Redis key and the value the caller's cached key was read under), first
+    check that the copy is still current; None means it is not, and nothing was counted."""
+    stamp_key, stamp_value = stamp or ("", "")
     limits = tenant.limits
     current = now()
     minute_index, day_index = int(current // MINUTE), int(current // DAY)
@@ -110,6 +119,7 @@ def rate_limit_hit(*, tenant: Tenant, api_key_id: int | None = None) -> RateLimi
             f"ratelimit:{tenant.pk}:m:{minute_index}",
             f"ratelimit:{tenant.pk}:d:{day_index}",
             LAST_USED_KEY,
+            stamp_key or f"ratelimit:{tenant.pk}:nostamp",
         ],
         args=[
             limits.requests_per_minute,
@@ -118,8 +128,11 @@ def rate_limit_hit(*, tenant: Tenant, api_key_id: int | None = None) -> RateLimi
             day_reset + 1,
             "" if api_key_id is None else api_key_id,
             f"{current:.3f}",
+            stamp_value,
         ],
     )
+    if allowed == -1:
+        return None
     return RateLimitResult(
         allowed=bool(allowed),
         windows=(

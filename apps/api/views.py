@@ -27,7 +27,7 @@ from apps.api.idempotency import (
     idempotency_complete,
 )
 from apps.api.permissions import HasRequiredScopes
-from apps.api.ratelimit import RateLimitResult, rate_limit_hit, rate_limited_error
+from apps.api.ratelimit import RateLimitResult, rate_limited_error
 from apps.api.schema import PublicApiAutoSchema
 from apps.core.errors import ApplicationError
 
@@ -77,9 +77,9 @@ class PublicApiView(APIView):
 
     def perform_authentication(self, request: Request) -> None:
         super().perform_authentication(request)
-        # Counted as soon as the key is known, so that 403s carry the headers too; a refused
-        # request counts nothing.
-        self.rate_limit = rate_limit_hit(tenant=request.tenant, api_key_id=request.auth.pk)
+        # ApiKeyAuthentication counted the request in the round trip that checked the key; a
+        # refused request counted nothing.
+        self.rate_limit = request.rate_limit
         if not self.rate_limit.allowed:
             raise rate_limited_error(self.rate_limit)
 

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
+from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
 from django_tenants.utils import get_public_schema_name
 
 from apps.api.redis import redis_client
 from apps.apikeys.models import ApiKey
 from apps.apikeys.services import LAST_USED_KEY
+from apps.apikeys.stamps import STAMP_TTL, stamp_key_for
 from apps.tenancy.models import Tenant
 
 
@@ -32,29 +36,86 @@ def _lookup_statement() -> tuple[str, list[str], list[str]]:
     return sql, key_fields, tenant_fields
 
 
-def api_key_by_secret_hash(*, key_hash: str) -> ApiKey | None:
-    """The key whose current or previous (rotated) secret has this hash, with its tenant.
+def _row_by_secret_hash(key_hash: str) -> tuple | None:
+    """The key's and its tenant's columns, in one round trip to PostgreSQL.
 
-    This runs on every public API request, so it is kept to one round trip to PostgreSQL:
-    - the SQL is built once from the models (the ORM compiling it on every call cost more
-      than the query itself) and the row becomes instances through `from_db`;
-    - its tables are named with their schema, so it needs no `SET search_path`, and the
+    - The SQL is built once from the models (the ORM compiling it on every call cost more
+      than the query itself).
+    - Its tables are named with their schema, so it needs no `SET search_path`, and the
       cursor comes from Django's own backend rather than django-tenants' override, which
       would send one first. It is still Django's cursor wrapper: the query is logged and
       counted like any other.
-    See bench/api_overhead.py for the figures.
     """
-    sql, key_fields, tenant_fields = _lookup_statement()
+    sql, _, _ = _lookup_statement()
     db = connections[DEFAULT_DB_ALIAS]
-    with super(type(db), db)._cursor() as cursor:
+    with super(TenantDatabaseWrapper, db)._cursor() as cursor:
         cursor.execute(sql, [key_hash, key_hash])
-        row = cursor.fetchone()
-    if row is None:
-        return None
+        return cursor.fetchone()
+
+
+def _instances(row: tuple) -> ApiKey:
+    # New instances for every request from the cached row: nothing a request caches on a
+    # model (related objects, attributes) can leak into another request.
+    _, key_fields, tenant_fields = _lookup_statement()
     split = len(key_fields)
-    api_key = ApiKey.from_db(db.alias, key_fields, row[:split])
-    api_key.tenant = Tenant.from_db(db.alias, tenant_fields, row[split:])
+    api_key = ApiKey.from_db(DEFAULT_DB_ALIAS, key_fields, row[:split])
+    api_key.tenant = Tenant.from_db(DEFAULT_DB_ALIAS, tenant_fields, row[split:])
     return api_key
+
+
+def api_key_by_secret_hash(*, key_hash: str) -> ApiKey | None:
+    """The key whose current or previous (rotated) secret has this hash, with its tenant,
+    read from the database."""
+    row = _row_by_secret_hash(key_hash)
+    return None if row is None else _instances(row)
+
+
+# The public API's key lookup is cached in each process, and every request checks in Redis
+# that its copy is current, in the round trip the rate limiter makes anyway
+# (apps.api.ratelimit). A copy is current while the stamp it was read under is still in
+# Redis: every change to a key or its workspace deletes the stamps of that key's hashes once
+# committed (apps.apikeys.stamps), so a revoked key is refused on its next request in every
+# process, without a query per request. The stamp is read before the row: a change committed
+# between the two deletes the stamp after it, so a stale copy never outlives its stamp.
+CACHE_LIMIT = 10_000
+_cache: dict[str, tuple[tuple, str]] = {}
+
+
+@dataclass(frozen=True)
+class ApiKeyLookup:
+    api_key: ApiKey | None
+    # The Redis key and value the copy was read under; the caller checks them.
+    stamp_key: str
+    stamp: str
+    cached: bool
+
+
+def api_key_lookup(*, key_hash: str, fresh: bool = False) -> ApiKeyLookup:
+    """The key for this secret's hash: this process's copy unless `fresh`, else the
+    database's (then kept as the copy). Unknown hashes are never cached."""
+    stamp_key = stamp_key_for(key_hash)
+    if not fresh and (entry := _cache.get(key_hash)) is not None:
+        row, stamp = entry
+        return ApiKeyLookup(_instances(row), stamp_key, stamp, cached=True)
+    stamp = _current_stamp(stamp_key)
+    row = _row_by_secret_hash(key_hash)
+    if row is None:
+        _cache.pop(key_hash, None)
+        return ApiKeyLookup(None, stamp_key, stamp, cached=False)
+    if len(_cache) >= CACHE_LIMIT:
+        _cache.clear()
+    _cache[key_hash] = (row, stamp)
+    return ApiKeyLookup(_instances(row), stamp_key, stamp, cached=False)
+
+
+def _current_stamp(stamp_key: str) -> str:
+    client = redis_client()
+    stamp = client.get(stamp_key)
+    if stamp is None:
+        # Two processes may race to mint one: whichever lands first is the stamp for both.
+        client.set(stamp_key, secrets.token_hex(8), nx=True, ex=STAMP_TTL)
+        stamp = client.get(stamp_key)
+    return stamp.decode() if isinstance(stamp, bytes) else stamp
 
 
 def api_key_list(*, tenant: Tenant) -> QuerySet[ApiKey]:

@@ -7,8 +7,8 @@ Rules owned here:
   scope-free endpoints such as `GET /me`);
 - the IP allowlist holds valid IPv4/IPv6 CIDRs (a bare address means that one address);
 - a rotation issues a new secret and keeps the old one valid for a grace period of 0 to 7 days;
-- a revoked key stops working on the next request: every request reads the key's row, so no
-  web process can hold a stale copy;
+- a revoked key stops working on the next request: web processes cache keys, but every request
+  checks its copy's stamp in Redis and every change deletes the stamps (apps.apikeys.stamps);
 - `last_used_at` is kept in Redis per request and written to the database by a periodic task;
 - every change is written to the workspace's audit log.
 """

@@ -80,12 +80,11 @@ def test_a_revoked_key_is_refused_on_its_next_request(acme, api_client):
     assert "revoked" in body["error"]["message"]
 
 
-def test_an_expired_key_is_refused(acme, api_client):
+def test_an_expired_key_is_refused(acme, api_client, monkeypatch):
     client = api_client(acme, expires_at=timezone.now() + timedelta(hours=1))
     assert client.get("/api/v1/public/me").status_code == 200
-    client.api_key.__class__.objects.filter(pk=client.api_key.pk).update(
-        expires_at=timezone.now() - timedelta(seconds=1)
-    )
+    later = timezone.now() + timedelta(hours=1, seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
     body = assert_envelope(client.get("/api/v1/public/me"), 401, "invalid_api_key")
     assert "expired" in body["error"]["message"]
 
@@ -97,12 +96,12 @@ def test_after_rotation_both_secrets_work_within_the_grace_period(acme, api_clie
     assert bearer(new_secret).get("/api/v1/public/me").status_code == 200
 
 
-def test_after_the_grace_period_the_old_secret_is_refused(acme, api_client):
+def test_after_the_grace_period_the_old_secret_is_refused(acme, api_client, monkeypatch):
     old = api_client(acme)
     key, new_secret = api_key_rotate(api_key=old.api_key, grace_period=timedelta(hours=1))
-    key.__class__.objects.filter(pk=key.pk).update(
-        previous_key_expires_at=timezone.now() - timedelta(seconds=1)
-    )
+    assert old.get("/api/v1/public/me").status_code == 200
+    later = timezone.now() + timedelta(hours=1, seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
     body = assert_envelope(old.get("/api/v1/public/me"), 401, "invalid_api_key")
     assert "rotated" in body["error"]["message"]
     assert bearer(new_secret).get("/api/v1/public/me").status_code == 200
@@ -110,6 +109,7 @@ def test_after_the_grace_period_the_old_secret_is_refused(acme, api_client):
 
 def test_a_rotation_without_grace_stops_the_old_secret_at_once(acme, api_client):
     old = api_client(acme)
+    assert old.get("/api/v1/public/me").status_code == 200
     api_key_rotate(api_key=old.api_key, grace_period=timedelta(0))
     assert_envelope(old.get("/api/v1/public/me"), 401, "invalid_api_key")
 
@@ -190,6 +190,7 @@ def test_a_held_scope_passes(acme, api_client):
 
 def test_scope_changes_apply_on_the_next_request(acme, api_client):
     client = api_client(acme, scopes=["contacts:read", "contacts:write"])
+    assert scoped_api_call(client, "post").status_code == 201
     api_key_update(api_key=client.api_key, scopes=["contacts:read"])
     assert_envelope(scoped_api_call(client, "post"), 403, "insufficient_scope")
 
