@@ -1,3 +1,6 @@
+import random
+
+import phonenumbers
 import pytest
 from django.db import transaction
 
@@ -42,6 +45,61 @@ def test_invalid_phones_are_refused(raw):
     with pytest.raises(ValidationFailed) as caught:
         phone_normalize(raw)
     assert caught.value.field == "phone"
+
+
+def _full_parse(raw: str) -> str | None:
+    """What phone_normalize answers for an international number, by phonenumbers alone."""
+    try:
+        number = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _numbers_of_every_country() -> list[str]:
+    """Example numbers of every region and type, plus their near misses: with a trunk prefix
+    or a leading 0 after the country code, one digit changed, one digit short or extra."""
+    rng = random.Random(4)
+    # Valid as written, but parse reads its "8" as Belarus's trunk prefix and refuses the rest.
+    numbers = ["+3758101028161"]
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        for kind in vars(phonenumbers.PhoneNumberType).values():
+            if not isinstance(kind, int):
+                continue
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            code = str(example.country_code)
+            national = phonenumbers.national_significant_number(example)
+            changed = list(national)
+            changed[rng.randrange(len(changed))] = str(rng.randrange(10))
+            numbers += [
+                f"+{code}{national}",
+                f"+{code}{metadata.national_prefix or ''}{national}",
+                f"+{code}0{national}",
+                f"+{code}{''.join(changed)}",
+                f"+{code}{national[:-1]}",
+                f"+{code}{national}{rng.randrange(10)}",
+            ]
+    return numbers
+
+
+def test_plain_international_numbers_normalise_as_a_full_parse_would():
+    # Numbers already in E.164 skip phonenumbers' parse; the answer must not change.
+    numbers = _numbers_of_every_country()
+    valid = 0
+    for raw in numbers:
+        expected = _full_parse(raw)
+        if expected is None:
+            with pytest.raises(ValidationFailed):
+                phone_normalize(raw)
+        else:
+            assert phone_normalize(raw) == expected, raw
+            valid += 1
+    assert valid > 1000 and len(numbers) - valid > 1000
 
 
 def test_create_normalises_and_emits_contact_created(in_acme):
