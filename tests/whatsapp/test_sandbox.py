@@ -136,6 +136,28 @@ def test_due_reports_are_fed_to_the_status_pipeline_once(sandbox_account, monkey
     assert status["errors"][0]["code"] == 131026
 
 
+def test_due_reports_go_to_the_pipeline_in_one_body_in_order(sandbox_account, monkeypatch, acme):
+    received = []
+    monkeypatch.setattr(
+        sandbox, "status_pipeline", lambda: lambda *, payload: received.append(payload)
+    )
+    sent = whatsapp_provider_get().send_template(to="14155550123", name="w", language="en")
+    failed = whatsapp_provider_get().send_template(to="14155550001", name="w", language="en")
+    _make_due()
+
+    assert sandbox_reports_deliver_task(acme.schema_name) == 4
+
+    (payload,) = received
+    statuses = payload["entry"][0]["changes"][0]["value"]["statuses"]
+    assert [(s["id"], s["status"]) for s in statuses] == [
+        (sent.wamid, "sent"),
+        (sent.wamid, "delivered"),
+        (sent.wamid, "read"),
+        (failed.wamid, "failed"),
+    ]
+    assert not SandboxStatusReport.objects.filter(reported_at__isnull=True).exists()
+
+
 def test_reports_not_yet_due_wait(sandbox_account, monkeypatch, acme):
     received = []
     monkeypatch.setattr(
