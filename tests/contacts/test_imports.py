@@ -203,3 +203,43 @@ def test_a_file_that_turns_to_bad_bytes_midway_fails_with_a_true_report(in_acme,
 def test_the_import_source_is_recorded_and_counted(in_acme):
     job = run(upload(GOOD))
     assert Source.objects.get(pk=job.source_id).contacts.count() == 2
+
+
+def test_updated_contacts_join_the_group_and_skipped_ones_do_not(in_acme):
+    existing = make_contact(first_name="Old", phone="+919999999999")
+    group = group_create(name="Imported")
+
+    job = run(upload(GOOD), on_existing="skip", group=group)
+    assert (job.created_count, job.skipped_count) == (1, 1)
+    assert not GroupMember.objects.filter(group=group, contact=existing).exists()
+
+    job = run(upload(GOOD), on_existing="update", group=group)
+    assert (job.created_count, job.updated_count) == (0, 2)
+    assert GroupMember.objects.filter(group=group).count() == 2
+    assert GroupMember.objects.filter(group=group, contact=existing).exists()
+
+
+def test_a_phone_taken_while_the_import_runs_fails_only_its_row(in_acme, monkeypatch):
+    # Given a contact that appears after the batch looked for existing phones (as if another
+    # request created it in between)
+    taken = make_contact(first_name="Racer", phone="+919999999999")
+    monkeypatch.setattr(imports, "_find_existing", lambda cursor: 0)
+    group = group_create(name="Imported")
+
+    # When the file holding its phone is imported
+    job = run(upload(GOOD), group=group)
+
+    # Then that row fails with its reason, and the rest of the batch is imported
+    assert (job.status, job.created_count, job.updated_count, job.failed_count) == (
+        "completed", 1, 0, 1,
+    )  # fmt: skip
+    failure = ImportFailure.objects.get(job=job)
+    assert failure.row_number == 2
+    assert failure.reason == "Another contact took this phone number while the import ran."
+    assert Contact.objects.filter(phone="+919999999999").get() == taken
+    lara = Contact.objects.get(phone="+14155552671")
+    assert list(GroupMember.objects.filter(group=group).values_list("contact", flat=True)) == [
+        lara.pk
+    ]
+    created = Event.objects.filter(type="contact.created").values_list("data__id", flat=True)
+    assert sorted(created) == sorted([str(taken.pk), str(lara.pk)])
