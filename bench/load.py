@@ -430,11 +430,14 @@ def seed(args: argparse.Namespace) -> Seeded:
 
 def send_campaigns(seeded: Seeded, timeout: float) -> tuple[float, dict[str, str]]:
     """Start the campaigns (the Celery worker dispatches them through the sandbox) and wait
-    until they end, so that their stats are real numbers when the load reads them."""
+    until they end and the sandbox has reported every status of their messages, so that
+    their stats are real numbers when the load reads them, and the worker's processing of
+    those reports does not run into the measured window."""
     from django_tenants.utils import schema_context
 
     from apps.campaigns import services as campaign_services
     from apps.campaigns.models import TERMINAL_STATUSES, Campaign
+    from apps.whatsapp.models import SandboxStatusReport
 
     started = time.perf_counter()
     with schema_context(seeded.schema):
@@ -444,7 +447,10 @@ def send_campaigns(seeded: Seeded, timeout: float) -> tuple[float, dict[str, str
             statuses = dict(
                 Campaign.objects.filter(pk__in=seeded.campaign_ids).values_list("pk", "status")
             )
-            if all(status in TERMINAL_STATUSES for status in statuses.values()):
+            if (
+                all(status in TERMINAL_STATUSES for status in statuses.values())
+                and not SandboxStatusReport.objects.filter(reported_at__isnull=True).exists()
+            ):
                 break
             time.sleep(0.5)
     return time.perf_counter() - started, {str(k): v for k, v in statuses.items()}
