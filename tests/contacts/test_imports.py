@@ -243,3 +243,20 @@ def test_a_phone_taken_while_the_import_runs_fails_only_its_row(in_acme, monkeyp
     ]
     created = Event.objects.filter(type="contact.created").values_list("data__id", flat=True)
     assert sorted(created) == sorted([str(taken.pk), str(lara.pk)])
+
+
+def test_tags_and_custom_fields_keep_quotes_backslashes_braces_and_accents(in_acme):
+    content = (
+        "first_name,phone,tags,Note\n"
+        'Zoë,+919812345678,"say ""hi""; back\\slash; {braced}; NULL","tab\there, ""q"" \\N é"\n'
+    )
+    job = run(upload(content))
+    assert (job.created_count, job.failed_count) == (1, 0)
+    contact = Contact.objects.get(phone="+919812345678")
+    assert contact.first_name == "Zoë"
+    assert contact.tags == ['say "hi"', "back\\slash", "{braced}", "NULL"]
+    assert contact.custom_fields == {"note": 'tab\there, "q" \\N é'}
+    event = Event.objects.get(type="contact.created", data__id=str(contact.pk))
+    assert event.id.startswith("evt_") and len(event.id) == 28
+    assert event.data["tags"] == contact.tags
+    assert event.data["custom_fields"] == contact.custom_fields
