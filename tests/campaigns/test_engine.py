@@ -285,6 +285,24 @@ def test_materialisation_inserts_one_row_per_phone_with_variables(template, grou
     }
 
 
+def test_recipient_ids_are_unique_and_grow_from_one_start_to_the_next(template, group):
+    # Given an audience of five
+    make_contacts(5, group=group)
+
+    # When two campaigns start one after the other
+    first = services.campaign_send_now(campaign=create(template, groups=[group.id]))
+    second = services.campaign_send_now(campaign=create(template, groups=[group.id]))
+
+    # Then every recipient has its own id, and the later start's ids sort after the earlier
+    # one's (they append to the primary key's index)
+    first_ids = list(CampaignRecipient.objects.filter(campaign=first).values_list("id", flat=True))
+    second_ids = list(
+        CampaignRecipient.objects.filter(campaign=second).values_list("id", flat=True)
+    )
+    assert len(set(first_ids + second_ids)) == 10
+    assert max(first_ids) < min(second_ids)
+
+
 # -- stats ---------------------------------------------------------------------------------
 def test_stats_follow_out_of_order_callbacks_and_match_a_recount(template, group):
     make_contacts(3, group=group)

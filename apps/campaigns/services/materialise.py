@@ -11,12 +11,18 @@ from apps.campaigns import mapping as mapping_rules
 from apps.campaigns import selectors
 from apps.campaigns.models import Campaign
 
-# A recipient id that grows with time (microseconds, then 64 random bits): a million rows
-# inserted in one statement append to the primary key's index instead of landing on random
-# pages of it, as random UUIDs do (a quarter of materialisation's time at 1M recipients).
+# A recipient id that grows with time, so a million rows inserted in one statement append to
+# the primary key's index instead of landing on random pages of it, as random UUIDs do (a
+# quarter of materialisation's time at 1M recipients): the statement's start in microseconds
+# and 32 random bits, drawn once (an InitPlan), then the row's number in the statement. Per-row
+# clock and random calls cost about 2 s per million rows; the row number about half of that.
+# Two statements share a prefix only if they start in the same microsecond and draw the same
+# random bits (or one inserts over 4 billion rows), and the primary key would refuse that
+# rather than duplicate a recipient.
 TIME_ORDERED_UUID_SQL = (
-    "(lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000000)::bigint), 16, '0')"
-    " || substr(md5(random()::text), 1, 16))::uuid"
+    "((SELECT lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000000)::bigint), 16, '0')"
+    " || lpad(to_hex((random() * 4294967295)::bigint), 8, '0'))"
+    " || lpad(to_hex(row_number() OVER ()), 8, '0'))::uuid"
 )
 
 
