@@ -22,6 +22,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import functools
 import io
 import json
 import os
@@ -234,21 +235,34 @@ def mapping_validate(*, job: ImportJob, mapping: dict[str, str]) -> dict[str, st
 
 def row_to_contact(row: list[str], mapping: dict[str, str]) -> dict[str, Any]:
     """The cleaned contact fields of one CSV row, or ValidationFailed with the reason."""
-    data: dict[str, Any] = {}
-    custom: dict[str, str] = {}
-    for index, target in mapping.items():
-        if not target:
-            continue
-        position = int(index)
-        value = row[position].strip() if position < len(row) else ""
-        if target.startswith(CUSTOM_PREFIX):
-            if value:
-                custom[target[len(CUSTOM_PREFIX) :]] = value
-        else:
-            data[target] = value
+    fields, custom_fields = _mapped_positions(tuple(mapping.items()))
+    width = len(row)
+    data: dict[str, Any] = {
+        target: row[position].strip() if position < width else "" for position, target in fields
+    }
+    custom = {}
+    for position, key in custom_fields:
+        value = row[position].strip() if position < width else ""
+        if value:
+            custom[key] = value
     if custom:
         data["custom_fields"] = custom
     return contact_clean(data)
+
+
+@functools.lru_cache(maxsize=32)
+def _mapped_positions(
+    mapping: tuple[tuple[str, str], ...],
+) -> tuple[tuple[tuple[int, str], ...], tuple[tuple[int, str], ...]]:
+    """((position, contact field), ...), ((position, custom field key), ...) of a mapping,
+    worked out once per import rather than once per row."""
+    fields, custom = [], []
+    for index, target in mapping:
+        if target.startswith(CUSTOM_PREFIX):
+            custom.append((int(index), target[len(CUSTOM_PREFIX) :]))
+        elif target:
+            fields.append((int(index), target))
+    return tuple(fields), tuple(custom)
 
 
 @dataclass
