@@ -109,16 +109,33 @@ class ContactQuerySet(models.QuerySet):
         start, stop = k.start or 0, k.stop
         if k.step is not None or stop is None or not 0 <= start < stop <= self.SEARCH_WINDOW:
             return None
+        edge = self._window_edge(newest)
+        if edge is None:
+            return None  # fewer live contacts than the window: the full search is small too
+        inside = {"created_at__gte" if newest else "created_at__lte": edge}
+        rows = list(in_index_order.filter(**inside)[start:stop])
+        return rows if len(rows) == stop - start else None
+
+    def _window_edge(self, newest: bool):
+        """The creation time of the SEARCH_WINDOW-th newest (oldest) live contact, cached for
+        CACHED_COUNT_SECONDS: finding it walks that many index entries, on every searched
+        page. A stale edge is harmless: the window is still every live contact on one side
+        of a moment, so its matches are still the newest (oldest) ones, and a window that
+        holds too few matches falls back to the full search."""
+        from django.core.cache import cache
+        from django.db import connection
+
+        key = f"contacts:window-edge:{connection.schema_name}:{'newest' if newest else 'oldest'}"
+        cached = cache.get(key)
+        if cached is not None:
+            return cached or None
         edge = list(
             self.model.objects.filter(LIVE)
             .order_by(*(("-created_at", "-id") if newest else ("created_at", "id")))
             .values_list("created_at", flat=True)[self.SEARCH_WINDOW - 1 : self.SEARCH_WINDOW]
         )
-        if not edge:
-            return None  # fewer live contacts than the window: the full search is small too
-        inside = {"created_at__gte" if newest else "created_at__lte": edge[0]}
-        rows = list(in_index_order.filter(**inside)[start:stop])
-        return rows if len(rows) == stop - start else None
+        cache.set(key, edge[0] if edge else "", self.CACHED_COUNT_SECONDS)
+        return edge[0] if edge else None
 
     def count(self) -> int:
         if not getattr(self, "_cached_count", False) or self._result_cache is not None:

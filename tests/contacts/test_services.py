@@ -364,7 +364,11 @@ def test_searches_sort_newest_first_without_the_created_index(in_acme):
 
 @pytest.fixture
 def small_search_window(monkeypatch):
+    from django.core.cache import cache
+
     monkeypatch.setattr(Contact.objects.model.objects._queryset_class, "SEARCH_WINDOW", 4)
+    # Window edges are cached per workspace: no edge from an earlier test's rows.
+    cache.delete_many([f"contacts:window-edge:acme:{side}" for side in ("newest", "oldest")])
 
 
 def _ids(rows):
@@ -387,6 +391,23 @@ def test_a_common_term_is_paged_from_the_newest_contacts_alone(in_acme, small_se
     assert '"contacts_contact"."created_at" >=' in selects[1]
     # A slice the window cannot fill comes from the full search, older matches included.
     assert _ids(found[2:5]) == [newer[1].pk, newer[0].pk, old_match.pk]
+    # The edge is remembered for a few seconds: the next page costs one query.
+    with CaptureQueriesContext(connection) as queries:
+        assert _ids(contact_list(filters=ContactFilters(search="anurag"))[0:2]) == _ids(page)
+    assert len(queries) == 1
+
+
+def test_a_stale_window_edge_still_pages_the_newest_matches(in_acme, small_search_window):
+    for n in range(5):
+        make_contact(first_name=f"Anurag {n}")
+    assert len(contact_list(filters=ContactFilters(search="anurag"))[0:2]) == 2  # edge cached
+    newest = [make_contact(first_name=f"Anurag new {n}") for n in range(3)]
+    page = contact_list(filters=ContactFilters(search="anurag"))[0:3]
+    assert _ids(page) == [c.pk for c in reversed(newest)]
+    for contact in newest:
+        contact_archive(contact=contact)
+    page = contact_list(filters=ContactFilters(search="anurag"))[0:2]
+    assert [c.first_name for c in page] == ["Anurag 4", "Anurag 3"]
 
 
 def test_a_rare_term_falls_back_to_the_full_search(in_acme, small_search_window):
