@@ -16,7 +16,6 @@ Broker and nudge key use their own Redis database, so no other worker takes the 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import hmac
 import json
@@ -29,10 +28,14 @@ import time
 from pathlib import Path
 
 from bench._django import record, setup
+from bench.load import CpuGroup, _machine_busy, _tree
 
 ROOT = Path(__file__).resolve().parent.parent
 SLUG = "bench-meta"
 SECRET = "bench-meta-app-secret"
+# Set on the server and worker processes (libpq reads it), so their PostgreSQL backends can
+# be told apart from any other connection to the same database when CPU is counted.
+APP_NAME = "lynkist-bench-meta"
 
 
 def _free_port() -> int:
@@ -81,27 +84,151 @@ def _bodies(wamids: list[str], phone_number_id: str) -> list[tuple[bytes, str]]:
     return bodies
 
 
-async def _post_all(port: int, bodies: list[tuple[bytes, str]], concurrency: int) -> list[int]:
-    import aiohttp
+def _requests(port: int, bodies: list[tuple[bytes, str]]) -> list[bytes]:
+    """Each callback as the complete HTTP/1.1 request Meta would send, built before the timed
+    phase so that the generator spends its CPU on sending, not on building or signing."""
+    return [
+        (
+            f"POST /webhooks/whatsapp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Content-Type: application/json\r\nX-Hub-Signature-256: {signature}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        + body
+        for body, signature in bodies
+    ]
 
-    url = f"http://127.0.0.1:{port}/webhooks/whatsapp"
+
+class _Connection:
+    """One keep-alive connection with at most one request in flight (as Meta sends them)."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setblocking(False)
+        self.request = b""
+        self.buffer = b""
+
+    def response(self) -> int | None:
+        """The status of the complete response in the buffer (consumed), else None."""
+        head_end = self.buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return None
+        head = self.buffer[:head_end].lower()
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            if line.startswith(b"content-length:"):
+                length = int(line[15:])
+        if len(self.buffer) < head_end + 4 + length:
+            return None
+        self.buffer = self.buffer[head_end + 4 + length :]
+        return int(head[9:12])
+
+
+def _post_all(port: int, requests: list[bytes], concurrency: int) -> list[int]:
+    """Send every request over `concurrency` keep-alive connections from one thread, with a
+    plain selector: an HTTP client library cost several times the CPU per request, on the
+    cores the server under test needs. A connection the server closes is reopened and its
+    request sent again (the receiver is idempotent, and the status counted is the answer's)."""
+    import selectors
+
     statuses: list[int] = []
-    queue = iter(bodies)
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    queue = iter(requests)
+    selector = selectors.DefaultSelector()
 
-        async def worker() -> None:
-            for body, signature in queue:
-                async with session.post(
-                    url,
-                    data=body,
-                    headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
-                ) as response:
-                    await response.read()
-                    statuses.append(response.status)
+    def send_next(conn: _Connection) -> None:
+        request = next(queue, None)
+        if request is None:
+            selector.unregister(conn.sock)
+            conn.sock.close()
+            return
+        conn.request = request
+        conn.sock.sendall(request)
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    def reopen(conn: _Connection) -> None:
+        selector.unregister(conn.sock)
+        conn.sock.close()
+        fresh = _Connection(port)
+        fresh.request = conn.request
+        selector.register(fresh.sock, selectors.EVENT_READ, fresh)
+        fresh.sock.sendall(fresh.request)
+
+    for _ in range(concurrency):
+        conn = _Connection(port)
+        selector.register(conn.sock, selectors.EVENT_READ, conn)
+        send_next(conn)
+    while selector.get_map():
+        for key, _ in selector.select():
+            conn = key.data
+            try:
+                chunk = conn.sock.recv(65536)
+            except BlockingIOError:
+                continue
+            except ConnectionError:
+                chunk = b""
+            if not chunk:
+                reopen(conn)
+                continue
+            conn.buffer += chunk
+            status = conn.response()
+            if status is not None:
+                statuses.append(status)
+                send_next(conn)
     return statuses
+
+
+def _pg_pids() -> list[int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", [APP_NAME])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _redis_pid(url: str) -> int | None:
+    import redis
+
+    try:
+        return int(redis.Redis.from_url(url).info("server")["process_id"])
+    except (redis.RedisError, KeyError, ValueError):
+        return None
+
+
+class CpuWindow:
+    """CPU seconds of each process of the bench between `start()` and `stop()`."""
+
+    def __init__(self, *, server: int, worker: int, redis_pid: int | None) -> None:
+        self.pids = {
+            "generator": lambda: [os.getpid()],
+            "gunicorn": lambda: _tree(server),
+            "celery": lambda: _tree(worker),
+            "postgres": _pg_pids,
+            "redis": lambda: [redis_pid] if redis_pid else [],
+        }
+        self.groups = {name: CpuGroup(name) for name in self.pids}
+        self.machine = (0.0, 0.0)
+
+    def start(self) -> None:
+        for name, group in self.groups.items():
+            group.snapshot(self.pids[name](), first=True)
+        self.machine = _machine_busy()
+
+    def stop(self) -> None:
+        busy, total = _machine_busy()
+        self.machine = (busy - self.machine[0], total - self.machine[1])
+        for name, group in self.groups.items():
+            group.snapshot(self.pids[name](), first=False)
+
+    def line(self, count: int) -> str:
+        seconds = {name: group.seconds() for name, group in self.groups.items()}
+        other = max(self.machine[0] - sum(seconds.values()), 0.0)
+        parts = ", ".join(
+            f"{name} {value:.1f} s ({value / count * 1e6:,.0f} µs)"
+            for name, value in [*seconds.items(), ("other work", other)]
+        )
+        return (
+            f"CPU from the first POST until every message read, per callback in brackets: "
+            f"{parts}; machine busy {self.machine[0]:.1f} of {self.machine[1]:.1f} core-s"
+        )
 
 
 def main() -> None:
@@ -152,6 +279,7 @@ def main() -> None:
         "REDIS_URL": redis_url,
         "META_APP_SECRET": SECRET,
         "LOG_LEVEL": "WARNING",
+        "PGAPPNAME": APP_NAME,
     }
     port = _free_port()
     bin_dir = Path(sys.executable).parent
@@ -160,6 +288,7 @@ def main() -> None:
                   "--backlog", "2048"]  # fmt: skip
     if args.gunicorn_threads > 1:
         server_cmd += ["--worker-class", "gthread", "--threads", str(args.gunicorn_threads)]
+    requests = _requests(port, bodies)
     server = subprocess.Popen(server_cmd, cwd=ROOT, env=env)
     worker = subprocess.Popen(
         [str(bin_dir / "celery"), "-A", "lynkist", "worker", "--pool", "solo",
@@ -170,8 +299,10 @@ def main() -> None:
     try:
         _wait_for(port, server)
         time.sleep(3)  # the worker connects to the broker
+        cpu = CpuWindow(server=server.pid, worker=worker.pid, redis_pid=_redis_pid(redis_url))
+        cpu.start()
         started = time.perf_counter()
-        statuses = asyncio.run(_post_all(port, bodies, args.concurrency))
+        statuses = _post_all(port, requests, args.concurrency)
         posted = time.perf_counter() - started
         deadline = time.perf_counter() + 600
         while time.perf_counter() < deadline:
@@ -181,6 +312,7 @@ def main() -> None:
                 break
             time.sleep(0.05)
         all_read = time.perf_counter() - started - posted
+        cpu.stop()
     finally:
         server.terminate()
         worker.terminate()
@@ -245,6 +377,7 @@ def main() -> None:
             f"max {lags[-1]:.2f} s",
             f"every message `read` {all_read:.2f} s after the last POST; "
             f"messages not read at the end: {unread}",
+            cpu.line(len(bodies)),
             f"worker capacity (phase 2, a stored backlog drained by one process): {drained} "
             f"callbacks in {drain_seconds:.1f} s = **{drained / drain_seconds:,.0f} "
             f"callbacks/s**; messages not read after it: {backlog_unread}",
