@@ -43,7 +43,7 @@ from apps.core.errors import ApplicationError, ValidationFailed
 from apps.message_templates.models import MessageTemplate
 from apps.message_templates.models import Status as TemplateStatus
 from apps.message_templates.rendering import template_placeholders, template_render
-from apps.messaging import events
+from apps.messaging import bulk, events
 from apps.messaging.hooks import notify_status_change
 from apps.messaging.models import (
     STATUS_RANK,
@@ -335,12 +335,8 @@ def _statuses_apply(
     if wanted:
         for message in Message.objects.select_for_update().filter(wamid__in=wanted).order_by("pk"):
             messages[message.wamid] = message
-    seen = set(
-        StatusEvent.objects.filter(message__in=list(messages.values())).values_list(
-            "message_id", "status"
-        )
-    )
-    timeline: list[StatusEvent] = []
+    seen = bulk.status_events_seen(message_ids=[message.pk for message in messages.values()])
+    timeline: list[tuple[Any, str, datetime, bool, str, dict[str, Any]]] = []
     changed: dict[Any, tuple[Message, set[str]]] = {}
     emitted: list[tuple[Message, str, str]] = []
     parked: list[UnmatchedStatus] = []
@@ -358,12 +354,7 @@ def _statuses_apply(
         error = (status.get("errors") or [None])[0] or {}
         error_code = str(error.get("code") or "") if new == MessageStatus.FAILED else ""
         applies = STATUS_RANK[new] > message.status_rank
-        timeline.append(
-            StatusEvent(
-                message=message, status=new, occurred_at=occurred_at, applied=applies,
-                error_code=error_code, raw=status,
-            )
-        )  # fmt: skip
+        timeline.append((message.pk, new, occurred_at, applies, error_code, status))
         fields = changed.setdefault(message.pk, (message, set()))[1]
         for name in _STAMPS.get(new, []):
             if getattr(message, name) is None:
@@ -387,9 +378,8 @@ def _statuses_apply(
         count("applied")
     if parked:
         UnmatchedStatus.objects.bulk_create(parked)
-    if timeline:
-        StatusEvent.objects.bulk_create(timeline, ignore_conflicts=True)
-    _messages_save_statuses([message for message, fields in changed.values() if fields])
+    bulk.status_events_insert(timeline)
+    bulk.messages_save_statuses([message for message, fields in changed.values() if fields])
     _emit_many(
         [
             (events.STATUS_EVENTS[new], events.message_data(message))
@@ -423,47 +413,6 @@ def unmatched_statuses_retry(*, max_age_days: int = 7) -> int:
     return len(rows)
 
 
-def _messages_save_statuses(messages: list[Message]) -> None:
-    """Write the status fields of many messages in one UPDATE (Django's bulk_update builds a
-    CASE per field and row, which costs more than the database work here)."""
-    if not messages:
-        return
-    now = timezone.now()
-    for message in messages:
-        message.updated_at = now
-    columns = {
-        "id": ("uuid", [m.pk for m in messages]),
-        "status": ("text", [m.status for m in messages]),
-        "status_rank": ("smallint", [m.status_rank for m in messages]),
-        "sent_at": ("timestamptz", [m.sent_at for m in messages]),
-        "delivered_at": ("timestamptz", [m.delivered_at for m in messages]),
-        "read_at": ("timestamptz", [m.read_at for m in messages]),
-        "failed_at": ("timestamptz", [m.failed_at for m in messages]),
-        "error_code": ("text", [m.error_code for m in messages]),
-        "error_title": ("text", [m.error_title for m in messages]),
-        "error_detail": ("text", [m.error_detail for m in messages]),
-        "error_raw": ("text", [_json_or_none(m.error_raw) for m in messages]),
-    }
-    assignments = ", ".join(
-        f"{name} = v.{name}" + ("::jsonb" if name == "error_raw" else "")
-        for name in columns
-        if name != "id"
-    )
-    arrays = ", ".join(f"%s::{kind}[]" for kind, _ in columns.values())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE messaging_message AS m SET {assignments}, updated_at = %s "  # noqa: S608
-            f"FROM unnest({arrays}) AS v({', '.join(columns)}) WHERE m.id = v.id",
-            [now, *(values for _, values in columns.values())],
-        )
-
-
-def _json_or_none(value: Any) -> str | None:
-    import json
-
-    return None if value is None else json.dumps(value)
-
-
 def _emit_many(items: list[tuple[str, dict[str, Any]]]) -> None:
     """Several events in one INSERT. Same rules as `apps.webhooks.services.emit_event` (known
     types, a workspace schema, the caller's transaction), which has no bulk form; a status
@@ -474,14 +423,14 @@ def _emit_many(items: list[tuple[str, dict[str, Any]]]) -> None:
         emit_event(event_type=items[0][0], data=items[0][1])
         return
     from apps.webhooks.events import EVENT_TYPES
-    from apps.webhooks.models import Event
+    from apps.webhooks.models import new_event_id
 
     if connection.schema_name == get_public_schema_name():
         raise RuntimeError("events belong to a workspace; none is active on this connection")
     for event_type, _ in items:
         if event_type not in EVENT_TYPES:
             raise ValueError(f"unknown event type {event_type!r}")
-    Event.objects.bulk_create([Event(type=event_type, data=data) for event_type, data in items])
+    bulk.events_insert((new_event_id(), event_type, data) for event_type, data in items)
 
 
 # ------------------------------------------------------------------------------------------

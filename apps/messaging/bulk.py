@@ -1,0 +1,132 @@
+"""Set-wise writes of the status pipeline, in plain SQL on the driver's cursor.
+
+A burst of Meta callbacks applies thousands of statuses a second, and Django's ORM spent more
+CPU on them than PostgreSQL did: a model instance per timeline row and per event, and
+client-side binding that escapes every element of every array into the SQL text. Here each
+write is one statement whose values travel as typed arrays (server-side binding), unnested by
+PostgreSQL. Tables are qualified with the connection's schema, so these statements never
+depend on the search path django-tenants last set. The callers hold the rules
+(`apps.messaging.services`); these functions only read and write rows.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from django.db import connection
+from django.utils import timezone
+
+from apps.messaging.models import Message, StatusEvent
+
+
+def _cursor() -> psycopg.Cursor:
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
+def _table(model: Any) -> str:
+    quote = connection.ops.quote_name
+    return f"{quote(connection.schema_name)}.{quote(model._meta.db_table)}"
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def status_events_seen(*, message_ids: Sequence[uuid.UUID]) -> set[tuple[uuid.UUID, str]]:
+    """(message id, status) of every timeline row of these messages."""
+    if not message_ids:
+        return set()
+    with _cursor() as cursor:
+        cursor.execute(
+            f"SELECT message_id, status FROM {_table(StatusEvent)} "  # noqa: S608
+            "WHERE message_id = ANY(%b::uuid[])",
+            [list(message_ids)],
+        )
+        return set(cursor.fetchall())
+
+
+def status_events_insert(
+    rows: Sequence[tuple[uuid.UUID, str, datetime, bool, str, dict[str, Any]]],
+) -> None:
+    """Timeline rows (message id, status, occurred_at, applied, error code, raw status); a
+    row whose (message, status) exists already is skipped, as the unique constraint says."""
+    if not rows:
+        return
+    with _cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_table(StatusEvent)} "  # noqa: S608
+            "(message_id, status, occurred_at, recorded_at, applied, error_code, raw) "
+            "SELECT m, s, o, now(), a, e, r::jsonb FROM unnest("
+            "%b::uuid[], %b::text[], %b::timestamptz[], %b::bool[], %b::text[], %b::text[]"
+            ") AS v(m, s, o, a, e, r) ON CONFLICT DO NOTHING",
+            [
+                [row[0] for row in rows],
+                [row[1] for row in rows],
+                [row[2] for row in rows],
+                [row[3] for row in rows],
+                [row[4] for row in rows],
+                [_json(row[5]) for row in rows],
+            ],
+        )
+
+
+def messages_save_statuses(messages: Sequence[Message]) -> None:
+    """Write the status fields of many messages in one UPDATE (Django's bulk_update builds a
+    CASE per field and row, which costs more than the database work here)."""
+    if not messages:
+        return
+    now = timezone.now()
+    for message in messages:
+        message.updated_at = now
+    columns = {
+        "id": ("uuid", [m.pk for m in messages]),
+        "status": ("text", [m.status for m in messages]),
+        "status_rank": ("smallint", [m.status_rank for m in messages]),
+        "sent_at": ("timestamptz", [m.sent_at for m in messages]),
+        "delivered_at": ("timestamptz", [m.delivered_at for m in messages]),
+        "read_at": ("timestamptz", [m.read_at for m in messages]),
+        "failed_at": ("timestamptz", [m.failed_at for m in messages]),
+        "error_code": ("text", [m.error_code for m in messages]),
+        "error_title": ("text", [m.error_title for m in messages]),
+        "error_detail": ("text", [m.error_detail for m in messages]),
+        "error_raw": ("text", [_json(m.error_raw) for m in messages]),
+    }
+    assignments = ", ".join(
+        f"{name} = v.{name}" + ("::jsonb" if name == "error_raw" else "")
+        for name in columns
+        if name != "id"
+    )
+    arrays = ", ".join(f"%b::{kind}[]" for kind, _ in columns.values())
+    with _cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_table(Message)} AS m SET {assignments}, updated_at = %b "  # noqa: S608
+            f"FROM unnest({arrays}) AS v({', '.join(columns)}) WHERE m.id = v.id",
+            [now, *(values for _, values in columns.values())],
+        )
+
+
+def events_insert(items: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
+    """Outbox events (id, type, data) in one INSERT. Each row takes the clock when it is
+    written, so events keep their order by `created_at` as separate INSERTs would."""
+    from apps.webhooks.models import Event
+
+    items = list(items)
+    if not items:
+        return
+    with _cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {_table(Event)} (id, type, data, created_at) "  # noqa: S608
+            "SELECT i, t, d::jsonb, clock_timestamp() FROM unnest(%b::text[], %b::text[], "
+            "%b::text[]) WITH ORDINALITY AS v(i, t, d, n) ORDER BY n",
+            [
+                [item[0] for item in items],
+                [item[1] for item in items],
+                [json.dumps(item[2]) for item in items],
+            ],
+        )
