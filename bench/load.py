@@ -31,9 +31,10 @@ aiohttp rather than locust: locust's users are a closed loop (each waits for its
 before its `wait_time`; `constant_throughput` only paces a user, it does not start requests
 on a schedule), so it needs a custom arrival shape plus many users to approximate an open
 model, and it would add gevent and a second event loop to the project. aiohttp is already a
-dependency and fires each request as its own task at its due time. Its own CPU is not free on
-2 cores (a new connection per request, since gunicorn's sync workers close them): the bench
-measures and prints it beside the server's.
+dependency and fires each request as its own task at its due time. Connections are kept alive
+and reused with gunicorn's threaded workers (`--threads` > 1), as an integrator's HTTP client
+does; gunicorn's sync workers close them, so then each request opens its own. The generator's
+own CPU is not free on 2 cores: the bench measures and prints it beside the server's.
 
 Figures: requests/s offered and achieved, errors (every non-2xx and every transport error,
 by status), p50/p95/p99/max per endpoint and overall, how late the generator itself started
@@ -553,7 +554,14 @@ class Result:
 
 
 async def _drive(
-    *, base: str, secret: str, traffic: Traffic, rate: float, seconds: float, timeout: float
+    *,
+    base: str,
+    secret: str,
+    traffic: Traffic,
+    rate: float,
+    seconds: float,
+    timeout: float,
+    keep_alive: bool,
 ) -> tuple[list[Result], float]:
     """Fire requests at a constant arrival rate for `seconds`; returns the results and the
     window's start (loop time)."""
@@ -562,8 +570,9 @@ async def _drive(
     loop = asyncio.get_running_loop()
     headers = {"Authorization": f"Bearer {secret}", "Accept": "application/json"}
     results: list[Result] = []
-    # gunicorn's sync workers close every connection; force_close saves aiohttp a failed reuse.
-    connector = aiohttp.TCPConnector(limit=2000, force_close=True)
+    # gunicorn's sync workers close every connection (force_close saves aiohttp a failed
+    # reuse); its threaded workers keep them alive, as an integrator's HTTP client would.
+    connector = aiohttp.TCPConnector(limit=2000, force_close=not keep_alive)
     client_timeout = aiohttp.ClientTimeout(total=timeout)
     async with aiohttp.ClientSession(
         base_url=base, connector=connector, timeout=client_timeout, headers=headers
@@ -608,6 +617,7 @@ def drive(stack: Stack, seeded: Seeded, traffic: Traffic, rate: float, seconds: 
             rate=rate,
             seconds=seconds,
             timeout=timeout,
+            keep_alive=stack.args.threads > 1,
         )
     )
 
@@ -927,7 +937,8 @@ def main() -> None:
             f"processes: {web_workers} gunicorn {'gthread x' + str(args.threads) if args.threads > 1 else 'sync'} "  # noqa: E501
             f"worker(s) + master, {len(worker_pids)} Celery worker process(es) (solo pool), "
             f"{len(pg_pids)} PostgreSQL backend(s) of the bench database; load generator: "
-            "1 process (asyncio + aiohttp)"
+            "1 process (asyncio + aiohttp), "
+            + ("keep-alive connections" if args.threads > 1 else "a new connection per request")
         )
         server_cpu = sum(groups[k].seconds() for k in ("web", "worker", "pg"))
         lines.append(
