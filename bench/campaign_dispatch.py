@@ -249,7 +249,11 @@ def main() -> None:
         with schema_context(schema):
             if kept:
                 with connection.cursor() as cursor:
-                    cursor.execute("TRUNCATE campaigns_campaign CASCADE")
+                    # Recipients are named too: they hold no foreign key to campaigns in the
+                    # database, so CASCADE alone would leave them behind.
+                    cursor.execute(
+                        "TRUNCATE campaigns_campaign, campaigns_campaignrecipient CASCADE"
+                    )
                 MessageTemplate.objects.all().delete()
                 WhatsAppAccount.objects.all().delete()
                 Group.objects.exclude(name="million").delete()
@@ -306,8 +310,9 @@ def main() -> None:
                         count = services._materialise(campaign)
                         took_runs.append(time.perf_counter() - t0)
                         t0 = time.perf_counter()
-                    # The foreign keys are checked at commit (they are deferred): a cost of
-                    # starting a campaign that the statement's time does not show.
+                    # Timed apart: deferred work lands at commit (it was the recipients'
+                    # foreign-key checks, 21 s per million rows), a cost of starting a
+                    # campaign that the statement's time does not show.
                     commit_runs.append(time.perf_counter() - t0)
             with schema_context(schema):
                 t0 = time.perf_counter()
@@ -318,13 +323,16 @@ def main() -> None:
                 if not args.keep:
                     with connection.cursor() as cursor:
                         cursor.execute("TRUNCATE campaigns_campaignrecipient")
-            runs = ", ".join(f"{took:.1f}" for took in took_runs)
+            # The target is the campaign's start as a user waits for it: statement and commit.
+            totals = [took + commit for took, commit in zip(took_runs, commit_runs, strict=True)]
+            best = totals.index(min(totals))
+            runs = ", ".join(f"{total:.1f}" for total in totals)
             lines.append(
                 f"materialise {count:,} recipients from a group (one INSERT ... SELECT, "
-                f"variables resolved in SQL): {min(took_runs):.1f} s"
-                + (f" (best of {len(took_runs)}: {runs} s)" if len(took_runs) > 1 else "")
-                + " (target under 20 s), then its commit (deferred foreign-key checks) "
-                f"{min(commit_runs):.1f} s; audience preview count of {preview_total:,}: "
+                f"variables resolved in SQL), statement and commit: {totals[best]:.1f} s"
+                + (f" (best of {len(totals)}: {runs} s)" if len(totals) > 1 else "")
+                + f" (target under 20 s) = statement {took_runs[best]:.1f} s + commit "
+                f"{commit_runs[best]:.1f} s; audience preview count of {preview_total:,}: "
                 f"{preview_took:.2f} s; seeding the contacts took {seeded:.1f} s"
                 + (" (reused)" if seeded_before else "")
             )

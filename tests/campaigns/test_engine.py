@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.campaigns import selectors, services
 from apps.campaigns.models import Campaign, CampaignRecipient, CampaignStatus, RecipientStatus
+from apps.contacts.models import Contact
 from apps.core.errors import ApplicationError, ValidationFailed
 from apps.webhooks.models import Event
 from tests.campaigns.conftest import MAPPING, make_contacts
@@ -301,6 +302,36 @@ def test_recipient_ids_are_unique_and_grow_from_one_start_to_the_next(template, 
     )
     assert len(set(first_ids + second_ids)) == 10
     assert max(first_ids) < min(second_ids)
+
+
+def test_deleting_a_campaign_through_the_orm_deletes_its_recipients(template, group):
+    # Given two started campaigns (the database holds no foreign key from their recipients)
+    make_contacts(3, group=group)
+    doomed = services.campaign_send_now(campaign=create(template, groups=[group.id]))
+    kept = services.campaign_send_now(campaign=create(template, groups=[group.id]))
+
+    # When one is deleted through the ORM
+    Campaign.objects.get(pk=doomed.pk).delete()
+
+    # Then its recipients go with it, and only its
+    assert not CampaignRecipient.objects.filter(campaign_id=doomed.pk).exists()
+    assert CampaignRecipient.objects.filter(campaign=kept).count() == 3
+
+
+def test_deleting_a_contact_through_the_orm_keeps_its_recipient_row(template, group):
+    # Given a started campaign (the database holds no foreign key from its recipients)
+    contact, other = make_contacts(2, group=group)
+    campaign = services.campaign_send_now(campaign=create(template, groups=[group.id]))
+
+    # When a contact is hard-deleted through the ORM (the app itself only archives)
+    Contact.objects.get(pk=contact.pk).delete()
+
+    # Then its recipient row stays, pointing at no contact, as on_delete says
+    row = CampaignRecipient.objects.get(campaign=campaign, phone=contact.phone)
+    assert row.contact_id is None
+    assert CampaignRecipient.objects.get(campaign=campaign, phone=other.phone).contact_id == (
+        other.pk
+    )
 
 
 # -- stats ---------------------------------------------------------------------------------
