@@ -171,6 +171,43 @@ def test_setting_the_audience_of_a_paused_campaign_keeps_who_was_sent(template, 
     assert campaign.total_recipients == 3
 
 
+def test_setting_a_paused_campaigns_audience_skips_phones_it_already_handled(
+    template, group, source
+):
+    # Given a campaign of four paused with one recipient sent, one failed, one in flight
+    sent, failed, sending, pending = make_contacts(4, group=group)
+    campaign = services.campaign_send_now(campaign=create(template, groups=[group.id]))
+    for contact, status in ((sent, "sent"), (failed, "failed"), (sending, "sending")):
+        CampaignRecipient.objects.filter(campaign=campaign, contact=contact).update(status=status)
+    services.campaign_refresh_metrics(campaign=campaign)
+    campaign = services.campaign_pause(campaign=campaign)
+    make_contacts(1, source=source, start=100)
+
+    # When the new audience names the same group again, and a source
+    campaign = services.campaign_set_audience(
+        campaign=campaign, groups=[group.id], sources=[source.id]
+    )
+
+    # Then each phone already handled keeps its one row as it was, the others are pending,
+    # and the totals count every phone once
+    rows = dict(CampaignRecipient.objects.filter(campaign=campaign).values_list("phone", "status"))
+    assert rows == {
+        sent.phone: "sent",
+        failed.phone: "failed",
+        sending.phone: "sending",
+        pending.phone: "pending",
+        "+15550000100": "pending",
+    }
+    assert campaign.stats == {
+        "total": 5,
+        "sent": 1,
+        "delivered": 0,
+        "read": 0,
+        "failed": 1,
+        "pending": 3,
+    }
+
+
 def test_unknown_groups_are_bad_audience_input(template):
     import uuid
 

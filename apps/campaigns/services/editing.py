@@ -2,7 +2,8 @@
 
 - A campaign is edited only while DRAFT or SCHEDULED; its audience is set only while DRAFT or
   PAUSED. A paused campaign that already has recipients drops its pending ones and gains the
-  new audience's.
+  new audience's, except the phones it has already handled (sent, failed or in flight): they
+  keep the one row they have.
 - The audience names groups, sources and contacts that must exist.
 """
 
@@ -217,7 +218,8 @@ def campaign_set_audience(
     _audience_replace(campaign=locked, groups=group_ids, sources=source_ids, contacts=contact_ids)
     if locked.materialised_at:
         CampaignRecipient.objects.filter(campaign=locked, status=RecipientStatus.PENDING).delete()
-        _materialise(locked)
+        # The pending rows are gone; every row left is a phone already handled.
+        _materialise(locked, skip_handled=True)
         Campaign.objects.filter(pk=locked.pk).update(**selectors.campaign_recount(campaign=locked))
     locked.refresh_from_db()
     return locked

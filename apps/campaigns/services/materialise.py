@@ -26,18 +26,24 @@ TIME_ORDERED_UUID_SQL = (
 )
 
 
-def _materialise(campaign: Campaign) -> int:
+def _materialise(campaign: Campaign, *, skip_handled: bool = False) -> int:
     """Insert one pending recipient per audience contact, variables resolved in SQL. One
-    statement whatever the audience size; returns the rows inserted. Runs inside the start
-    transition's transaction: a failure leaves the campaign as it was."""
+    statement whatever the audience size; returns the rows inserted. Runs inside the caller's
+    transaction: a failure leaves the campaign as it was. With `skip_handled` (a paused
+    campaign gaining a new audience), a phone that already has a recipient in the campaign
+    (sent, failed, or in flight) is skipped: it was handled."""
     audience = selectors.campaign_audience_contacts(campaign=campaign)
     if audience.query.is_empty():
         return 0
     # The audience's own SELECT (every contact column) as the derived table `c` the mapping's
-    # SQL refers to; PostgreSQL folds it into the INSERT's scan. No ON CONFLICT: a phone
-    # belongs to one live contact (a unique index), so the audience has each phone once, and
-    # the (campaign, phone) constraint still refuses the impossible duplicate.
+    # SQL refers to; PostgreSQL folds it into the INSERT's scan. At the start no ON CONFLICT:
+    # a phone belongs to one live contact (a unique index), so the audience has each phone
+    # once, and the (campaign, phone) constraint still refuses the impossible duplicate. A
+    # paused campaign's new audience may name phones it has already handled: that insert
+    # leaves them to the rows they have. The conflict target names the columns, not the
+    # constraint: workspaces do not all give that constraint the same name.
     audience_sql, audience_params = audience.order_by().query.sql_with_params()
+    on_conflict = " ON CONFLICT (campaign_id, phone) DO NOTHING" if skip_handled else ""
     values_expr, values_params = mapping_rules.values_sql(campaign.variable_mapping)
     with connection.cursor() as cursor:
         # Room to hash a million group members in memory rather than in batches on disk.
@@ -47,7 +53,7 @@ def _materialise(campaign: Campaign) -> int:
             "(id, campaign_id, contact_id, phone, variables, status, attempts, error_code,"
             " error_message, created_at) "
             f"SELECT {TIME_ORDERED_UUID_SQL}, %s, c.id, c.phone, {values_expr}, 'pending', 0,"
-            f" '', '', now() FROM ({audience_sql}) c",
+            f" '', '', now() FROM ({audience_sql}) c{on_conflict}",
             [campaign.pk, *values_params, *audience_params],
         )
         return cursor.rowcount
