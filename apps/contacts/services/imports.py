@@ -359,11 +359,11 @@ def _read_error(exc: Exception, row_number: int) -> str:
 # What Python COPYs into the staging table, all as text: `tags` as an array literal and
 # `custom_fields` as JSON, formatted by the reader thread rather than by psycopg's dumpers in
 # the thread that waits on the database.
-ID_BYTES = 16 + 12  # a contact's uuid, then its event's id
 STAGE_COLUMNS = (
     "row_number", "id", "event_id", "first_name", "last_name", "phone", "email", "company",
     "job_title", "status", "tags", "custom_fields",
 )  # fmt: skip
+ID_BYTES = 16 + 12  # random bytes per staged row: its contact's uuid, then its event's id
 ISO = """to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 EVENT_DATA = f"""jsonb_build_object(
     'id', c.id::text, 'first_name', c.first_name, 'last_name', c.last_name, 'phone', c.phone,
@@ -448,7 +448,9 @@ def _read_batches(job: ImportJob, prepared: queue.Queue, stop: threading.Event) 
             batch: list[tuple[int, list[str]]] = []
             for cells in reader:
                 row_number += 1
-                if not any(cell.strip() for cell in cells):
+                # A blank line (every cell empty or spaces) is no row; the join is the same
+                # test as any(cell.strip() ...) at a tenth of the cost.
+                if not "".join(cells).strip():
                     continue
                 if already:
                     already -= 1
