@@ -24,6 +24,7 @@ from apps.audit.services import audit_record
 from apps.core.errors import ApplicationError, Conflict, NotFound, ValidationFailed
 from apps.tenancy.models import RESERVED_SLUGS, Domain, Membership, Role, Tenant, validate_timezone
 from apps.tenancy.plans import Plan
+from apps.tenancy.schemas import schema_names_align
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def tenant_create(
 
     tenant = Tenant(slug=slug, name=name, plan=plan, timezone=timezone, schema_name=schema_name)
     tenant.save(verbosity=0)
+    schema_names_align(schema_name)
     Domain.objects.create(tenant=tenant, domain=f"{slug}.lynkist.local", is_primary=True)
     if owner is not None:
         membership_add(tenant=tenant, user=owner, role=Role.OWNER, actor=None)

@@ -140,3 +140,44 @@ class TestMemberships:
         assert entry.actor_email == alice.email
         assert entry.target == bob.email
         assert entry.details == {"from": "viewer", "to": "marketer"}
+
+
+def _names(schema: str) -> set[tuple[str, str]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint c"
+            " JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = %s"
+            " AND conrelid <> 0 UNION"
+            " SELECT tablename, indexname FROM pg_indexes WHERE schemaname = %s",
+            [schema, schema],
+        )
+        return {(table.rsplit(".", 1)[-1], name) for table, name in cursor.fetchall()}
+
+
+def test_a_new_workspace_has_the_templates_constraint_and_index_names(db):
+    from apps.tenancy.schemas import template_schema_name
+
+    tenant = services.tenant_create(slug="names-kept", name="Names kept")
+    names = _names(tenant.schema_name)
+    assert ("campaigns_campaignrecipient", "campaign_recipient_once") in names
+    assert names == _names(template_schema_name())
+
+
+def test_drifted_names_are_given_back_the_templates(acme):
+    from django.db import connection
+
+    from apps.tenancy.schemas import schema_names_align
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'ALTER TABLE "acme"."contacts_groupmember"'
+            ' RENAME CONSTRAINT "group_member_unique" TO "contacts_groupmember_key"'
+        )
+        cursor.execute('ALTER INDEX "acme"."contact_live_phone_unique" RENAME TO "phone_idx"')
+    assert schema_names_align("acme") == 2
+    names = _names("acme")
+    assert {("contacts_groupmember", "group_member_unique")} <= names
+    assert ("contacts_contact", "contact_live_phone_unique") in names
+    assert schema_names_align("acme") == 0
