@@ -127,8 +127,59 @@ def _plain_e164_is_valid(value: str) -> bool:
     prefix = _national_prefix(country_code)
     if prefix is not None and prefix.match(national):
         return False
-    number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
-    return phonenumbers.is_valid_number(number)
+    descriptions = _number_descriptions(country_code)
+    if descriptions is None:
+        number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(national))
+        return phonenumbers.is_valid_number(number)
+    general, kinds = descriptions
+    return _matches(general, national) and any(_matches(kind, national) for kind in kinds)
+
+
+# A number description: its possible lengths (empty: any) and its national number pattern.
+_Description = tuple[frozenset[int], re.Pattern]
+
+
+@functools.cache
+def _number_descriptions(country_code: int) -> tuple[_Description, list[_Description]] | None:
+    """What `is_valid_number` checks a national number against, for a country code of one
+    region: the general description, then those of each number type; valid means matching
+    the first and one of the others (phonenumbers tries the types one by one, in order, to
+    name the type; validity does not depend on the order). None for a code shared by several
+    regions (there the region is picked number by number) or one without metadata: the
+    library decides."""
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
+    if len(regions) != 1:
+        return None
+    region = regions[0]
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    if metadata is None or not (
+        metadata.general_desc and metadata.general_desc.national_number_pattern
+    ):
+        return None
+    if (
+        region != phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY
+        and phonenumbers.country_code_for_valid_region(region) != country_code
+    ):
+        return None
+    kinds = [
+        metadata.fixed_line, metadata.premium_rate, metadata.toll_free, metadata.shared_cost,
+        metadata.voip, metadata.personal_number, metadata.pager, metadata.uan,
+        metadata.voicemail,
+    ]  # fmt: skip
+    # When mobile and fixed-line patterns are the same, phonenumbers only asks the fixed line.
+    if not metadata.same_mobile_and_fixed_line_pattern:
+        kinds.append(metadata.mobile)
+    described = [
+        (frozenset(kind.possible_length), re.compile(kind.national_number_pattern))
+        for kind in [metadata.general_desc, *kinds]
+        if kind is not None and kind.national_number_pattern
+    ]
+    return described[0], described[1:]
+
+
+def _matches(description: _Description, national: str) -> bool:
+    lengths, pattern = description
+    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
 
 
 def email_normalize(raw: str | None) -> str | None:
