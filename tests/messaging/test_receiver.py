@@ -195,3 +195,41 @@ def test_a_drain_waits_the_quiet_period_before_its_last_look(monkeypatch):
     monkeypatch.setattr(callbacks_drain, "callbacks_drain_batch", batch)
     drain()
     assert events == ["look", callbacks_drain.NUDGE_QUIET, "look"]
+
+
+def test_a_drain_that_caught_up_gathers_before_its_next_batch(monkeypatch):
+    events = []
+    monkeypatch.setattr(callbacks_drain.time, "sleep", lambda seconds: events.append(seconds))
+    claimed = iter([callbacks_drain.BATCH, 3, 0, 0])
+
+    def batch(**kwargs):
+        events.append("look")
+        return next(claimed)
+
+    monkeypatch.setattr(callbacks_drain, "callbacks_drain_batch", batch)
+    assert drain() == callbacks_drain.BATCH + 3
+    # A full batch: straight on. A partial one: wait for more. Nothing: the last look.
+    assert events == [
+        "look",
+        "look",
+        callbacks_drain.GATHER,
+        "look",
+        callbacks_drain.NUDGE_QUIET,
+        "look",
+    ]
+
+
+def test_the_events_of_a_batch_keep_the_order_of_its_changes(message, acme):
+    bodies = [
+        dumps(envelope("sandbox-" + acme.schema_name, statuses=[status("wamid.R1", name)]))
+        for name in ("sent", "delivered", "read")
+    ]
+    for body in bodies:
+        post(body, sign(body, SECRET))
+    drain()
+    connection.set_tenant(acme)
+    from apps.webhooks.models import Event
+
+    events = Event.objects.filter(type__startswith="message.").order_by("created_at")
+    assert [e.type for e in events] == ["message.sent", "message.delivered", "message.read"]
+    assert len({e.created_at for e in events}) == 3
