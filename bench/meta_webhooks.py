@@ -6,10 +6,14 @@
 A throwaway workspace `bench-meta` gets a sandbox WhatsApp account (so its phone number id
 routes) and N sent messages; the load generator then posts 3 signed callbacks per message
 (sent, delivered, read: one status per callback, as Meta usually sends them) to
-/webhooks/whatsapp as fast as the web process answers. The worker drains concurrently.
-Figures: accepted callbacks/s (first POST to last 200), processed callbacks/s (first receipt
-to last processing), lag receipt -> processed (p50/p95/max, from the rows' own timestamps),
-and the time from the last POST until every message reads `read`.
+/webhooks/whatsapp as fast as the web process answers, over `--concurrency` keep-alive
+connections (requests built and signed beforehand; a plain selector loop, no HTTP library).
+The worker drains concurrently. Figures: accepted callbacks/s (first POST to last 200),
+processed callbacks/s (first receipt to last processing), lag receipt -> processed
+(p50/p95/max, from the rows' own timestamps), the time from the last POST until every
+message reads `read`, and the CPU seconds each process spent (load generator, gunicorn,
+Celery, PostgreSQL backends, Redis; the rest of the machine's busy time is other work), in
+total and per callback.
 Broker and nudge key use their own Redis database, so no other worker takes the tasks.
 """
 
@@ -367,7 +371,8 @@ def main() -> None:
         [
             f"{len(bodies)} signed callbacks (1 status each) for {args.messages} messages; "
             f"one gunicorn process ({'gthread x' + str(args.gunicorn_threads) if args.gunicorn_threads > 1 else 'sync'}), "  # noqa: E501
-            "one Celery worker (solo pool); load generator, PostgreSQL and Redis on the same "
+            "one Celery worker (solo pool); load generator (one thread, pre-signed requests on "
+            f"{args.concurrency} keep-alive connections), PostgreSQL and Redis on the same "
             "machine",
             f"accepted: {ok}/{len(statuses)} answered 200 in {posted:.1f} s = "
             f"**{ok / posted:,.0f} callbacks/s**",
