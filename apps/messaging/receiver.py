@@ -9,7 +9,8 @@ waits until a drain processes it.
 A 100,000 recipient campaign brings 300,000 callbacks within minutes, so the POST also has a
 WSGI fast path (`receiver_fast_path`, installed in lynkist/wsgi.py) that answers it without
 Django's middleware and URL resolution, which cost more than the work itself (signature,
-one INSERT, one Redis SET). The Django view below serves GET and any server not using
+a share of one INSERT that the process's writer thread makes for every callback waiting,
+a Redis SET at most every 50 ms). The Django view below serves GET and any server not using
 lynkist/wsgi.py; both call `callback_receive`, so the rules live in one place.
 """
 
