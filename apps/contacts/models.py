@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
@@ -55,6 +56,15 @@ class Group(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def _cache():
+    # The process's shared Redis client: Django's cache builds a client object (with its
+    # table of response callbacks) on every call, which cost a list page more than the
+    # round trip itself.
+    from apps.api.redis import redis_client
+
+    return redis_client()
 
 
 class ContactQuerySet(models.QuerySet):
@@ -122,25 +132,23 @@ class ContactQuerySet(models.QuerySet):
         page. A stale edge is harmless: the window is still every live contact on one side
         of a moment, so its matches are still the newest (oldest) ones, and a window that
         holds too few matches falls back to the full search."""
-        from django.core.cache import cache
         from django.db import connection
 
         key = f"contacts:window-edge:{connection.schema_name}:{'newest' if newest else 'oldest'}"
-        cached = cache.get(key)
+        cached = _cache().get(key)
         if cached is not None:
-            return cached or None
+            return datetime.fromisoformat(cached.decode()) if cached else None
         edge = list(
             self.model.objects.filter(LIVE)
             .order_by(*(("-created_at", "-id") if newest else ("created_at", "id")))
             .values_list("created_at", flat=True)[self.SEARCH_WINDOW - 1 : self.SEARCH_WINDOW]
         )
-        cache.set(key, edge[0] if edge else "", self.CACHED_COUNT_SECONDS)
+        _cache().set(key, edge[0].isoformat() if edge else "", ex=self.CACHED_COUNT_SECONDS)
         return edge[0] if edge else None
 
     def count(self) -> int:
         if not getattr(self, "_cached_count", False) or self._result_cache is not None:
             return super().count()
-        from django.core.cache import cache
         from django.db import connection
 
         try:
@@ -149,12 +157,12 @@ class ContactQuerySet(models.QuerySet):
             return 0
         digest = hashlib.sha256(f"{sql}|{params}".encode()).hexdigest()[:32]
         key = f"contacts:count:{connection.schema_name}:{digest}"
-        cached = cache.get(key)
+        cached = _cache().get(key)
         if cached is not None:
-            return cached
+            return int(cached)
         total = super().count()
         if total >= self.CACHED_COUNT_FROM:
-            cache.set(key, total, self.CACHED_COUNT_SECONDS)
+            _cache().set(key, total, ex=self.CACHED_COUNT_SECONDS)
         return total
 
 

@@ -326,20 +326,26 @@ def test_contacts_are_isolated_between_workspaces(in_acme, globex):
         contact_get(contact_id=contact.pk)
 
 
+def _forget_cached_counts() -> None:
+    from apps.api.redis import redis_client
+
+    client = redis_client()
+    for key in client.scan_iter("contacts:count:*"):
+        client.delete(key)
+
+
 @pytest.fixture
 def empty_cache():
     """The cached counts a test leaves behind would be read by the next test's lists."""
-    from django.core.cache import cache
-
-    cache.clear()
-    yield cache
-    cache.clear()
+    _forget_cached_counts()
+    yield _forget_cached_counts
+    _forget_cached_counts()
 
 
 def test_large_list_counts_are_cached_briefly_and_small_ones_stay_exact(
     in_acme, monkeypatch, empty_cache
 ):
-    cache = empty_cache
+    forget_cached_counts = empty_cache
     make_contact(), make_contact()
     assert contact_list().count() == 2
     make_contact()
@@ -349,7 +355,7 @@ def test_large_list_counts_are_cached_briefly_and_small_ones_stay_exact(
     make_contact()
     assert contact_list().count() == 3  # cached
     assert Contact.objects.filter(archived_at=None).count() == 4  # plain querysets are exact
-    cache.clear()
+    forget_cached_counts()
     assert contact_list().count() == 4
 
 
@@ -364,11 +370,11 @@ def test_searches_sort_newest_first_without_the_created_index(in_acme):
 
 @pytest.fixture
 def small_search_window(monkeypatch):
-    from django.core.cache import cache
+    from apps.api.redis import redis_client
 
     monkeypatch.setattr(Contact.objects.model.objects._queryset_class, "SEARCH_WINDOW", 4)
     # Window edges are cached per workspace: no edge from an earlier test's rows.
-    cache.delete_many([f"contacts:window-edge:acme:{side}" for side in ("newest", "oldest")])
+    redis_client().delete(*[f"contacts:window-edge:acme:{side}" for side in ("newest", "oldest")])
 
 
 def _ids(rows):
