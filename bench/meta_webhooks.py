@@ -1,15 +1,17 @@
 """Meta's webhook receiver under load: status callbacks per second accepted by ONE web process
 (gunicorn) and processed by ONE Celery worker, and the lag from receipt to the updated message.
 
-    .venv/bin/python -m bench.meta_webhooks [--messages 10000] [--concurrency 32]
+    .venv/bin/python -m bench.meta_webhooks [--messages 10000] [--concurrency 32] [--campaign]
 
 A throwaway workspace `bench-meta` gets a sandbox WhatsApp account (so its phone number id
 routes) and N sent messages; the load generator then posts 3 signed callbacks per message
 (sent, delivered, read: one status per callback, as Meta usually sends them) to
 /webhooks/whatsapp as fast as the web process answers, over `--concurrency` keep-alive
 connections (requests built and signed beforehand; a plain selector loop, no HTTP library).
-The worker drains concurrently. Figures: accepted callbacks/s (first POST to last 200),
-processed callbacks/s (first receipt to last processing), lag receipt -> processed
+With `--campaign` every message belongs to one running campaign (a recipient row each, already
+`sent`, as the dispatcher leaves them), so each status change also moves the recipient and the
+campaign's counters. The worker drains concurrently. Figures: accepted callbacks/s (first POST
+to last 200), processed callbacks/s (first receipt to last processing), lag receipt -> processed
 (p50/p95/max, from the rows' own timestamps), the time from the last POST until every
 message reads `read`, and the CPU seconds each process spent (load generator, gunicorn,
 Celery, PostgreSQL backends, Redis; the rest of the machine's busy time is other work), in
@@ -30,6 +32,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from bench._django import record, setup
 from bench.load import CpuGroup, _machine_busy, _tree
@@ -180,6 +183,57 @@ def _post_all(port: int, requests: list[bytes], concurrency: int) -> list[int]:
     return statuses
 
 
+def _messages_create(wamids: list[str], campaign: Any | None) -> None:
+    """Sent messages of the current workspace, each with a `sent` recipient of `campaign` if
+    one is given (the campaign's total and `sent_count` follow, as after dispatch)."""
+    import uuid
+
+    from django.db.models import F
+    from django.utils import timezone
+
+    from apps.campaigns.models import Campaign, CampaignRecipient
+    from apps.messaging.models import Message
+
+    recipients: dict[str, uuid.UUID] = {}
+    if campaign is not None:
+        recipients = {w: uuid.uuid4() for w in wamids}
+        now = timezone.now()
+        CampaignRecipient.objects.bulk_create(
+            (
+                CampaignRecipient(id=recipients[w], campaign_id=campaign.pk,
+                                  phone=w.removeprefix("wamid."), status="sent", wamid=w,
+                                  sent_at=now)
+                for w in wamids
+            ),
+            batch_size=5000,
+        )  # fmt: skip
+        Campaign.objects.filter(pk=campaign.pk).update(
+            total_recipients=F("total_recipients") + len(wamids),
+            sent_count=F("sent_count") + len(wamids),
+        )
+    Message.objects.bulk_create(
+        (
+            Message(direction="outbound", wamid=w, phone="+919999999999", kind="template",
+                    template_name="welcome", status="accepted", status_rank=1,
+                    campaign_id=campaign.pk if campaign is not None else None,
+                    campaign_recipient_id=recipients.get(w))
+            for w in wamids
+        ),
+        batch_size=5000,
+    )  # fmt: skip
+
+
+def _campaign_create() -> Any:
+    from apps.campaigns.models import Campaign
+    from apps.message_templates.models import MessageTemplate
+
+    template = MessageTemplate.objects.create(
+        name="welcome", language="en_US", category="UTILITY", status="APPROVED",
+        components=[{"type": "BODY", "text": "Hello"}],
+    )  # fmt: skip
+    return Campaign.objects.create(name="bench", template=template, status="RUNNING")
+
+
 def _pg_pids() -> list[int]:
     from django.db import connection
 
@@ -241,6 +295,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--gunicorn-threads", type=int, default=1)
     parser.add_argument("--backlog", type=int, default=5000, help="messages for phase 2")
+    parser.add_argument(
+        "--campaign", action="store_true", help="the messages belong to a running campaign"
+    )
     args = parser.parse_args()
     setup()
     from django.conf import settings
@@ -260,15 +317,9 @@ def main() -> None:
     tenant = tenant_create(slug=SLUG, name=SLUG, plan=Plan.ENTERPRISE)
     with schema_context(tenant.schema_name):
         account = whatsapp_account_connect_sandbox(tenant=tenant, actor=None)
+        campaign = _campaign_create() if args.campaign else None
         wamids = [f"wamid.BENCH{n:08d}" for n in range(args.messages)]
-        Message.objects.bulk_create(
-            (
-                Message(direction="outbound", wamid=w, phone="+919999999999", kind="template",
-                        template_name="welcome", status="accepted", status_rank=1)
-                for w in wamids
-            ),
-            batch_size=5000,
-        )  # fmt: skip
+        _messages_create(wamids, campaign)
     MetaCallback.objects.all().delete()
     bodies = _bodies(wamids, account.phone_number_id)
 
@@ -332,14 +383,7 @@ def main() -> None:
     MetaCallback.objects.all().delete()
     with schema_context(tenant.schema_name):
         backlog_wamids = [f"wamid.BACKLOG{n:08d}" for n in range(args.backlog)]
-        Message.objects.bulk_create(
-            (
-                Message(direction="outbound", wamid=w, phone="+919999999999", kind="template",
-                        template_name="welcome", status="accepted", status_rank=1)
-                for w in backlog_wamids
-            ),
-            batch_size=5000,
-        )  # fmt: skip
+        _messages_create(backlog_wamids, campaign)
     MetaCallback.objects.bulk_create(
         (MetaCallback(body=body) for body, _ in _bodies(backlog_wamids, account.phone_number_id)),
         batch_size=5000,
@@ -350,6 +394,17 @@ def main() -> None:
     with schema_context(tenant.schema_name):
         backlog_unread = Message.objects.filter(wamid__in=backlog_wamids).exclude(status="read")
         backlog_unread = backlog_unread.count()
+        stats_line = ""
+        if campaign is not None:
+            from apps.campaigns.services import campaign_refresh_metrics
+
+            campaign.refresh_from_db()
+            live = campaign.stats
+            recount = campaign_refresh_metrics(campaign=campaign).stats
+            stats_line = (
+                f"campaign counters after both phases: {live} "
+                f"({'equal to' if live == recount else 'DIFFERENT from'} a recount)"
+            )
     lags = sorted((done - got).total_seconds() for got, done in rows if done)
     first = min(got for got, _ in rows)
     last_done = max(done for _, done in rows if done)
@@ -367,11 +422,17 @@ def main() -> None:
     record(
         "Meta webhook receiver (status callbacks)",
         f"python -m bench.meta_webhooks --messages {args.messages} "
-        f"--concurrency {args.concurrency} --gunicorn-threads {args.gunicorn_threads}",
+        f"--concurrency {args.concurrency} --gunicorn-threads {args.gunicorn_threads}"
+        + (" --campaign" if args.campaign else ""),
         [
             f"{len(bodies)} signed callbacks (1 status each) for {args.messages} messages; "
             f"one gunicorn process ({'gthread x' + str(args.gunicorn_threads) if args.gunicorn_threads > 1 else 'sync'}), "  # noqa: E501
-            "one Celery worker (solo pool); load generator (one thread, pre-signed requests on "
+            + (
+                "every message belongs to one running campaign (a `sent` recipient each); "
+                if args.campaign
+                else ""
+            )
+            + "one Celery worker (solo pool); load generator (one thread, pre-signed requests on "
             f"{args.concurrency} keep-alive connections), PostgreSQL and Redis on the same "
             "machine",
             f"accepted: {ok}/{len(statuses)} answered 200 in {posted:.1f} s = "
@@ -386,6 +447,7 @@ def main() -> None:
             f"worker capacity (phase 2, a stored backlog drained by one process): {drained} "
             f"callbacks in {drain_seconds:.1f} s = **{drained / drain_seconds:,.0f} "
             f"callbacks/s**; messages not read after it: {backlog_unread}",
+            *([stats_line] if stats_line else []),
             f"machine load average at the end (1/5 min): {os.getloadavg()[0]:.1f} / "
             f"{os.getloadavg()[1]:.1f} (other work shares these {os.cpu_count()} cores)",
         ],
