@@ -44,7 +44,7 @@ from apps.message_templates.models import MessageTemplate
 from apps.message_templates.models import Status as TemplateStatus
 from apps.message_templates.rendering import template_placeholders, template_render
 from apps.messaging import bulk, events
-from apps.messaging.hooks import notify_status_change
+from apps.messaging.hooks import StatusChange, notify_status_change, notify_status_changes
 from apps.messaging.models import (
     STATUS_RANK,
     ConsentChange,
@@ -387,8 +387,8 @@ def _statuses_apply(
             if new in events.STATUS_EVENTS
         ]
     )
-    for message, previous, new in emitted:
-        notify_status_change(message=message, previous_status=previous, new_status=new)
+    # The whole batch at once: listeners (campaign stats) write set-wise, not per status.
+    notify_status_changes(changes=[StatusChange(*change) for change in emitted])
     return outcomes
 
 

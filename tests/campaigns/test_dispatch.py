@@ -276,6 +276,57 @@ def test_status_callbacks_move_recipients_and_stats(template, group, fake_graph)
     assert services.campaign_refresh_metrics(campaign=campaign).stats == campaign.stats
 
 
+def test_a_drained_batch_of_callbacks_moves_recipients_and_stats(template, group, fake_graph):
+    from apps.messaging.services import meta_webhook_ingest_many
+
+    # Given three recipients sent to
+    campaign = start(template, group, 3)
+    dispatch.campaign_dispatch(campaign_id=campaign.pk)
+    wamids = list(
+        CampaignRecipient.objects.filter(campaign=campaign)
+        .order_by("phone")
+        .values_list("wamid", flat=True)
+    )
+    ts = int(timezone.now().timestamp())
+    failure = {"errors": [{"code": 131049, "title": "cap"}]}
+
+    def payload(wamid, status, offset, **extra):
+        value = {"statuses": [{"id": wamid, "status": status, "timestamp": str(ts + offset)}]}
+        value["statuses"][0].update(extra)
+        return {"entry": [{"changes": [{"field": "messages", "value": value}]}]}
+
+    # When the drain applies their callbacks as one batch: out of order, with duplicates
+    meta_webhook_ingest_many(
+        payloads=[
+            payload(wamids[0], "read", 2),
+            payload(wamids[1], "sent", 0),
+            payload(wamids[2], "failed", 3, **failure),
+            payload(wamids[0], "delivered", 1),
+            payload(wamids[1], "delivered", 1),
+            payload(wamids[0], "read", 2),
+            payload(wamids[2], "failed", 3, **failure),
+        ]
+    )
+
+    # Then recipients and stats are as after the same callbacks one by one
+    campaign.refresh_from_db()
+    assert campaign.stats == {
+        "total": 3,
+        "sent": 2,
+        "delivered": 2,
+        "read": 1,
+        "failed": 1,
+        "pending": 0,
+    }
+    assert services.campaign_refresh_metrics(campaign=campaign).stats == campaign.stats
+    rows = {r.wamid: r for r in CampaignRecipient.objects.filter(campaign=campaign)}
+    read_at = Message.objects.get(wamid=wamids[0]).read_at
+    assert rows[wamids[0]].status == "read"
+    assert rows[wamids[0]].read_at == rows[wamids[0]].delivered_at == read_at
+    assert rows[wamids[1]].status == "delivered"
+    assert (rows[wamids[2]].status, rows[wamids[2]].error_code) == ("failed", "131049")
+
+
 def test_outside_the_send_window_it_waits_visibly(template, group, fake_graph):
     from datetime import time
 

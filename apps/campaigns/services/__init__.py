@@ -2,7 +2,7 @@
 preview and test send, follow-ups and the audience CSV. See each module's docstring for the
 rules it owns; pages, the public API, tasks and the dispatcher all call these functions.
 
-Importing this package registers the message status listener (stats._on_message_status).
+Importing this package registers the message status listener (stats._on_message_statuses).
 """
 
 from apps.campaigns.services.audience_upload import (
@@ -45,7 +45,9 @@ from apps.campaigns.services.preview import (
 )
 from apps.campaigns.services.stats import (
     MESSAGE_TO_RECIPIENT,
+    RecipientStatusChange,
     campaign_recipient_status_apply,
+    campaign_recipient_statuses_apply,
     campaign_refresh_metrics,
     counters_delta,
 )
@@ -58,6 +60,7 @@ __all__ = [
     "TIME_ORDERED_UUID_SQL",
     "AudienceUpload",
     "InvalidTransition",
+    "RecipientStatusChange",
     "TransitionConflict",
     "_enqueue_dispatch",
     "_materialise",
@@ -70,6 +73,7 @@ __all__ = [
     "campaign_pause",
     "campaign_preview",
     "campaign_recipient_status_apply",
+    "campaign_recipient_statuses_apply",
     "campaign_refresh_metrics",
     "campaign_resume",
     "campaign_retarget",
