@@ -66,8 +66,11 @@ class DatabaseWrapper(TenantDatabaseWrapper):
             return False
         if connection.pgconn.status != pq.ConnStatus.OK:
             return False
+        # poll, not select: select refuses file descriptors above 1023.
+        poller = select.poll()
         try:
-            readable, _, _ = select.select([connection.fileno()], [], [], 0)
+            poller.register(connection.fileno(), select.POLLIN)
+            events = poller.poll(0)
         except (OSError, ValueError):
             return False
-        return not readable
+        return not events
