@@ -18,6 +18,21 @@ from apps.tenancy.services import tenant_create
 from tests.factories import PASSWORD, MembershipFactory
 
 
+def pytest_collection_modifyitems(items):
+    """Refuse `django_db(transaction=True)`: pytest-django empties every table after such a
+    test, the two workspaces every later test in the process relies on included (they then
+    fail with "Tenant matching query does not exist", far from the cause). Tests that need
+    committed rows unblock the database themselves and remove what they wrote (see
+    tests/messaging/test_callback_writer.py)."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and marker.kwargs.get("transaction"):
+            raise pytest.UsageError(
+                f"{item.nodeid}: django_db(transaction=True) would empty the shared "
+                "workspaces; commit with django_db_blocker.unblock() and clean up instead."
+            )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def clean_test_redis():
     redis.Redis.from_url(settings.REDIS_URL).flushdb()

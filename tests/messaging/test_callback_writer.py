@@ -20,6 +20,19 @@ def writer_stopped():
 
 
 @pytest.fixture
+def committed(django_db_setup, django_db_blocker):
+    """The writer thread commits on its own connection, so these tests run outside a test
+    transaction. Not with `transaction=True`: its flush afterwards empties every table, the
+    workspaces other tests share included. The rows these tests commit are removed instead."""
+    django_db_blocker.unblock()
+    MetaCallback.objects.all().delete()
+    yield
+    callbacks_drain.callbacks_writer_stop()
+    MetaCallback.objects.all().delete()
+    django_db_blocker.restore()
+
+
+@pytest.fixture
 def no_nudge(monkeypatch):
     monkeypatch.setattr(callbacks_drain, "drain_nudge", lambda: None)
 
@@ -46,8 +59,7 @@ def store_concurrently(bodies: list[bytes]) -> list[int | Exception]:
     return results
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_callbacks_are_each_stored_and_each_caller_gets_its_own_row(no_nudge):
+def test_concurrent_callbacks_are_each_stored_and_each_caller_gets_its_own_row(committed, no_nudge):
     bodies = [f'{{"n": {n}}}'.encode() for n in range(12)]
 
     ids = store_concurrently(bodies)
@@ -57,8 +69,9 @@ def test_concurrent_callbacks_are_each_stored_and_each_caller_gets_its_own_row(n
     assert dict(zip(ids, bodies, strict=True)) == stored
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_failed_insert_fails_every_caller_of_its_batch_and_stores_nothing(no_nudge, monkeypatch):
+def test_a_failed_insert_fails_every_caller_of_its_batch_and_stores_nothing(
+    committed, no_nudge, monkeypatch
+):
     def down(bodies):
         raise DatabaseError("connection refused")
 
@@ -70,8 +83,9 @@ def test_a_failed_insert_fails_every_caller_of_its_batch_and_stores_nothing(no_n
     assert not MetaCallback.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_writer_retries_a_broken_connection_once_on_a_fresh_one(no_nudge, monkeypatch):
+def test_the_writer_retries_a_broken_connection_once_on_a_fresh_one(
+    committed, no_nudge, monkeypatch
+):
     real_insert = callbacks_drain._insert
     failures = iter([DatabaseError("server closed the connection")])
 
@@ -89,8 +103,7 @@ def test_the_writer_retries_a_broken_connection_once_on_a_fresh_one(no_nudge, mo
     assert MetaCallback.objects.count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_drain_is_nudged_once_the_rows_are_committed(monkeypatch):
+def test_the_drain_is_nudged_once_the_rows_are_committed(committed, monkeypatch):
     seen = []
     monkeypatch.setattr(
         callbacks_drain, "drain_nudge", lambda: seen.append(MetaCallback.objects.count())
@@ -111,8 +124,9 @@ def test_inside_a_transaction_the_row_is_stored_in_it_and_rolls_back_with_it(no_
     assert not MetaCallback.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_stopped_writer_stores_what_waits_and_the_next_callback_starts_another(no_nudge):
+def test_a_stopped_writer_stores_what_waits_and_the_next_callback_starts_another(
+    committed, no_nudge
+):
     store_concurrently([b"{}"])
     callbacks_drain.callbacks_writer_stop()
 
