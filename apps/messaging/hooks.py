@@ -10,14 +10,11 @@ e.g. in the campaigns AppConfig.ready():
     @status_batch_listener
     def on_message_statuses(*, changes): ...  # [StatusChange(message, previous, new), ...]
 
-A batch listener is called once per batch of applied statuses (a drained batch of Meta
-callbacks, or a single change), with the changes in the order they were applied; a message
-may appear several times, each time as it stands after the whole batch. `status_listener`
-registers a listener called once per change instead
-(`on_message_status(*, message, previous_status, new_status)`).
-
-Both are called in the transaction that changed the status (so a rollback undoes both), in
-the message's workspace schema, for every message (filter on `campaign_id`).
+A listener is called once per batch of applied statuses (a drained batch of Meta callbacks,
+or a single change), with the changes in the order they were applied; a message may appear
+several times, each time as it stands after the whole batch. It is called in the transaction
+that changed the status (so a rollback undoes both), in the message's workspace schema, for
+every message (filter on `campaign_id`).
 `previous_status` -> `new_status` may skip steps (sent -> read: `read` implies delivered, so
 count it as delivered too) and may go from `failed` to `delivered`/`read`.
 """
@@ -28,7 +25,6 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 StatusListener = Callable[..., Any]
-_listeners: list[StatusListener] = []
 _batch_listeners: list[StatusListener] = []
 
 
@@ -36,17 +32,6 @@ class StatusChange(NamedTuple):
     message: Any
     previous_status: str
     new_status: str
-
-
-def status_listener(func: StatusListener) -> StatusListener:
-    if func not in _listeners:
-        _listeners.append(func)
-    return func
-
-
-def status_listener_remove(func: StatusListener) -> None:
-    if func in _listeners:
-        _listeners.remove(func)
 
 
 def status_batch_listener(func: StatusListener) -> StatusListener:
@@ -65,13 +50,6 @@ def notify_status_changes(*, changes: Sequence[StatusChange]) -> None:
         return
     for batch_listener in list(_batch_listeners):
         batch_listener(changes=changes)
-    for change in changes:
-        for listener in list(_listeners):
-            listener(
-                message=change.message,
-                previous_status=change.previous_status,
-                new_status=change.new_status,
-            )
 
 
 def notify_status_change(*, message: Any, previous_status: str, new_status: str) -> None:

@@ -36,6 +36,18 @@ def start(template, group, n=0, **kwargs):
     return services.campaign_send_now(campaign=campaign)
 
 
+def dispatched(template, group, n):
+    """A campaign of n recipients sent through the fake Graph API, and their wamids by phone."""
+    campaign = start(template, group, n)
+    dispatch.campaign_dispatch(campaign_id=campaign.pk)
+    wamids = list(
+        CampaignRecipient.objects.filter(campaign=campaign)
+        .order_by("phone")
+        .values_list("wamid", flat=True)
+    )
+    return campaign, wamids
+
+
 def sent_to(fake_graph):
     return Counter(body["to"] for body in fake_graph.sent)
 
@@ -244,13 +256,7 @@ def test_beat_starts_a_due_campaign_once_even_twice_over(template, group, fake_g
 def test_status_callbacks_move_recipients_and_stats(template, group, fake_graph):
     from apps.messaging.services import message_status_apply
 
-    campaign = start(template, group, 3)
-    dispatch.campaign_dispatch(campaign_id=campaign.pk)
-    wamids = list(
-        CampaignRecipient.objects.filter(campaign=campaign)
-        .order_by("phone")
-        .values_list("wamid", flat=True)
-    )
+    campaign, wamids = dispatched(template, group, 3)
     ts = str(int(timezone.now().timestamp()))
     for wamid, status in [(wamids[0], "read"), (wamids[0], "delivered"), (wamids[1], "delivered")]:
         message_status_apply(status={"id": wamid, "status": status, "timestamp": ts})
@@ -280,13 +286,7 @@ def test_a_drained_batch_of_callbacks_moves_recipients_and_stats(template, group
     from apps.messaging.services import meta_webhook_ingest_many
 
     # Given three recipients sent to
-    campaign = start(template, group, 3)
-    dispatch.campaign_dispatch(campaign_id=campaign.pk)
-    wamids = list(
-        CampaignRecipient.objects.filter(campaign=campaign)
-        .order_by("phone")
-        .values_list("wamid", flat=True)
-    )
+    campaign, wamids = dispatched(template, group, 3)
     ts = int(timezone.now().timestamp())
     failure = {"errors": [{"code": 131049, "title": "cap"}]}
 

@@ -7,7 +7,7 @@ from django.db import connection
 from django_tenants.utils import schema_context
 
 from apps.contacts.models import Contact
-from apps.messaging.hooks import status_listener, status_listener_remove
+from apps.messaging.hooks import status_batch_listener, status_batch_listener_remove
 from apps.messaging.models import ConsentChange, Conversation, Message, StatusEvent
 from apps.messaging.services import (
     message_accept,
@@ -117,15 +117,15 @@ def test_unknown_wamid_is_parked_then_applied(sandbox_account):
 def test_listener_sees_each_change_once(sandbox_account, sent_message):
     seen = []
 
-    def listener(*, message, previous_status, new_status):
-        seen.append((previous_status, new_status))
+    def listener(*, changes):
+        seen.extend((change.previous_status, change.new_status) for change in changes)
 
-    status_listener(listener)
+    status_batch_listener(listener)
     try:
         feed(sandbox_account, status("wamid.TEST1", "sent"), status("wamid.TEST1", "read"))
         feed(sandbox_account, status("wamid.TEST1", "read"))
     finally:
-        status_listener_remove(listener)
+        status_batch_listener_remove(listener)
     assert seen == [("accepted", "sent"), ("sent", "read")]
 
 
