@@ -63,13 +63,6 @@ def _instances(row: tuple) -> ApiKey:
     return api_key
 
 
-def api_key_by_secret_hash(*, key_hash: str) -> ApiKey | None:
-    """The key whose current or previous (rotated) secret has this hash, with its tenant,
-    read from the database."""
-    row = _row_by_secret_hash(key_hash)
-    return None if row is None else _instances(row)
-
-
 # The public API's key lookup is cached in each process, and every request checks in Redis
 # that its copy is current, in the round trip the rate limiter makes anyway
 # (apps.api.ratelimit). A copy is current while the stamp it was read under is still in

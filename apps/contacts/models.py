@@ -16,6 +16,8 @@ from django.core.exceptions import EmptyResultSet
 from django.db import models
 from django.db.models.functions import Concat, Lower, Upper
 
+from apps.api.redis import redis_client
+
 LIVE = models.Q(archived_at__isnull=True)
 
 
@@ -56,15 +58,6 @@ class Group(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-def _cache():
-    # The process's shared Redis client: Django's cache builds a client object (with its
-    # table of response callbacks) on every call, which cost a list page more than the
-    # round trip itself.
-    from apps.api.redis import redis_client
-
-    return redis_client()
 
 
 class ContactQuerySet(models.QuerySet):
@@ -135,7 +128,9 @@ class ContactQuerySet(models.QuerySet):
         from django.db import connection
 
         key = f"contacts:window-edge:{connection.schema_name}:{'newest' if newest else 'oldest'}"
-        cached = _cache().get(key)
+        # The process's shared client: Django's cache builds a client object (with its table of
+        # response callbacks) on every call, which cost a list page more than the round trip.
+        cached = redis_client().get(key)
         if cached is not None:
             return datetime.fromisoformat(cached.decode()) if cached else None
         edge = list(
@@ -143,7 +138,7 @@ class ContactQuerySet(models.QuerySet):
             .order_by(*(("-created_at", "-id") if newest else ("created_at", "id")))
             .values_list("created_at", flat=True)[self.SEARCH_WINDOW - 1 : self.SEARCH_WINDOW]
         )
-        _cache().set(key, edge[0].isoformat() if edge else "", ex=self.CACHED_COUNT_SECONDS)
+        redis_client().set(key, edge[0].isoformat() if edge else "", ex=self.CACHED_COUNT_SECONDS)
         return edge[0] if edge else None
 
     def count(self) -> int:
@@ -157,12 +152,12 @@ class ContactQuerySet(models.QuerySet):
             return 0
         digest = hashlib.sha256(f"{sql}|{params}".encode()).hexdigest()[:32]
         key = f"contacts:count:{connection.schema_name}:{digest}"
-        cached = _cache().get(key)
+        cached = redis_client().get(key)
         if cached is not None:
             return int(cached)
         total = super().count()
         if total >= self.CACHED_COUNT_FROM:
-            _cache().set(key, total, ex=self.CACHED_COUNT_SECONDS)
+            redis_client().set(key, total, ex=self.CACHED_COUNT_SECONDS)
         return total
 
 
