@@ -6,14 +6,15 @@ client-side binding that escapes every element of every array into the SQL text.
 write is one statement whose values travel as typed arrays (server-side binding), unnested by
 PostgreSQL. Tables are qualified with the connection's schema, so these statements never
 depend on the search path django-tenants last set. The callers hold the rules
-(`apps.messaging.services`); these functions only read and write rows.
+(`apps.messaging.services`); these functions only read and write rows. Events go through
+the outbox's own bulk form, `apps.webhooks.services.emit_events`.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -108,25 +109,4 @@ def messages_save_statuses(messages: Sequence[Message]) -> None:
             f"UPDATE {_table(Message)} AS m SET {assignments}, updated_at = %b "  # noqa: S608
             f"FROM unnest({arrays}) AS v({', '.join(columns)}) WHERE m.id = v.id",
             [now, *(values for _, values in columns.values())],
-        )
-
-
-def events_insert(items: Iterable[tuple[str, str, dict[str, Any]]]) -> None:
-    """Outbox events (id, type, data) in one INSERT. Each row takes the clock when it is
-    written, so events keep their order by `created_at` as separate INSERTs would."""
-    from apps.webhooks.models import Event
-
-    items = list(items)
-    if not items:
-        return
-    with _cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {_table(Event)} (id, type, data, created_at) "  # noqa: S608
-            "SELECT i, t, d::jsonb, clock_timestamp() FROM unnest(%b::text[], %b::text[], "
-            "%b::text[]) WITH ORDINALITY AS v(i, t, d, n) ORDER BY n",
-            [
-                [item[0] for item in items],
-                [item[1] for item in items],
-                [json.dumps(item[2]) for item in items],
-            ],
         )

@@ -56,7 +56,7 @@ from apps.messaging.models import (
     StatusEvent,
     UnmatchedStatus,
 )
-from apps.webhooks.services import emit_event
+from apps.webhooks.services import emit_event, emit_events
 from apps.whatsapp.errors import error_info
 from apps.whatsapp.graph import GraphError, GraphTimeout
 from apps.whatsapp.selectors import whatsapp_account_active
@@ -380,8 +380,8 @@ def _statuses_apply(
         UnmatchedStatus.objects.bulk_create(parked)
     bulk.status_events_insert(timeline)
     bulk.messages_save_statuses([message for message, fields in changed.values() if fields])
-    _emit_many(
-        [
+    emit_events(
+        items=[
             (events.STATUS_EVENTS[new], events.message_data(message))
             for message, _, new in emitted
             if new in events.STATUS_EVENTS
@@ -411,26 +411,6 @@ def unmatched_statuses_retry(*, max_age_days: int = 7) -> int:
         _statuses_apply([row.payload for row in rows])
         UnmatchedStatus.objects.filter(pk__in=[row.pk for row in rows]).delete()
     return len(rows)
-
-
-def _emit_many(items: list[tuple[str, dict[str, Any]]]) -> None:
-    """Several events in one INSERT. Same rules as `apps.webhooks.services.emit_event` (known
-    types, a workspace schema, the caller's transaction), which has no bulk form; a status
-    burst emits thousands of events a second."""
-    if not items:
-        return
-    if len(items) == 1:
-        emit_event(event_type=items[0][0], data=items[0][1])
-        return
-    from apps.webhooks.events import EVENT_TYPES
-    from apps.webhooks.models import new_event_id
-
-    if connection.schema_name == get_public_schema_name():
-        raise RuntimeError("events belong to a workspace; none is active on this connection")
-    for event_type, _ in items:
-        if event_type not in EVENT_TYPES:
-            raise ValueError(f"unknown event type {event_type!r}")
-    bulk.events_insert((new_event_id(), event_type, data) for event_type, data in items)
 
 
 # ------------------------------------------------------------------------------------------

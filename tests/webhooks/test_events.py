@@ -38,3 +38,18 @@ def test_the_envelope_has_the_documented_shape(acme):
     envelope = event_envelope(event=event, tenant_slug="acme")
     assert set(envelope) == {"id", "type", "created_at", "tenant", "data"}
     assert envelope["created_at"].endswith("Z")
+
+
+def test_events_emitted_together_follow_the_same_rules_and_keep_their_order(acme):
+    from apps.webhooks.services import emit_events
+
+    with pytest.raises(RuntimeError):  # no workspace on the connection
+        emit_events(items=[("contact.created", {"id": "c1"})])
+    with schema_context(acme.schema_name):
+        with pytest.raises(ValueError):
+            emit_events(items=[("contact.created", {"id": "c1"}), ("no.such_event", {})])
+        assert not Event.objects.exists()
+        emit_events(items=[("contact.created", {"id": f"c{n}"}) for n in range(3)])
+        rows = list(Event.objects.order_by("created_at").values_list("id", "data"))
+    assert [data for _, data in rows] == [{"id": "c0"}, {"id": "c1"}, {"id": "c2"}]
+    assert all(event_id.startswith("evt_") for event_id, _ in rows)
