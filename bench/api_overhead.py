@@ -29,6 +29,8 @@ from pathlib import Path
 from bench._django import record, setup
 
 SLUG = "bench-api"
+# Under the public API's prefix, so that it passes through the same middleware as /me.
+PLAIN = "/api/v1/public/bench-plain"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -155,15 +157,15 @@ def main() -> None:
         _wait_for(port, server)
         # Warm every worker's connections and imports.
         _sequential(port, "/api/v1/public/me", auth, 50)
-        _sequential(port, "/api/v1/bench-plain", {}, 50)
+        _sequential(port, PLAIN, {}, 50)
         # Interleave the two so drift in the machine's load hits both alike.
         me, plain = [], []
         rounds = 4
         for _ in range(rounds):
             me += _sequential(port, "/api/v1/public/me", auth, args.requests // rounds)
-            plain += _sequential(port, "/api/v1/bench-plain", {}, args.requests // rounds)
+            plain += _sequential(port, PLAIN, {}, args.requests // rounds)
         me_rps = _throughput(port, "/api/v1/public/me", auth, args.requests, args.concurrency)
-        plain_rps = _throughput(port, "/api/v1/bench-plain", {}, args.requests, args.concurrency)
+        plain_rps = _throughput(port, PLAIN, {}, args.requests, args.concurrency)
     finally:
         server.terminate()
         server.wait(timeout=30)

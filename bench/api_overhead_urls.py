@@ -16,5 +16,5 @@ def plain(request):
     )  # fmt: skip
 
 
-# Under /api/ so the workspace middleware skips it, as it skips the public API.
-urlpatterns = [path("api/v1/bench-plain", plain), *site_patterns]
+# Under the public API's prefix, so that it passes through the same middleware as /me.
+urlpatterns = [path("api/v1/public/bench-plain", plain), *site_patterns]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
 
 from apps.api.errors import (
     DEFAULT_MESSAGES,
@@ -52,3 +53,44 @@ class PublicApiErrorMiddleware:
         if original.has_header("Allow"):
             response["Allow"] = original["Allow"]
         return response
+
+
+def dashboard_only(middleware_path: str) -> type:
+    """The middleware at `middleware_path`, run for every path but the public API's.
+
+    Sessions, CSRF, login, flash messages and htmx serve people in a browser. A public API
+    request carries an API key and none of their state, yet paid for all of them (about
+    0.35 ms of the 1.5 ms a `GET /me` cost in-process), so the public API skips them, hooks
+    (`process_view` and the like) included. A subclass, so that checks asking for the
+    original (the admin's) still find it.
+    """
+    middleware_class = import_string(middleware_path)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(PUBLIC_API_PREFIX):
+            return self.get_response(request)
+        return middleware_class.__call__(self, request)
+
+    namespace: dict = {"__call__": __call__, "__module__": __name__}
+    for hook in ("process_view", "process_exception", "process_template_response"):
+        if hasattr(middleware_class, hook):
+            namespace[hook] = _unless_public_api(getattr(middleware_class, hook))
+    return type(f"DashboardOnly{middleware_class.__name__}", (middleware_class,), namespace)
+
+
+def _unless_public_api(hook: Callable) -> Callable:
+    def skipping_public_api(self, request: HttpRequest, *args):
+        if request.path_info.startswith(PUBLIC_API_PREFIX):
+            # What a hook returns when it has nothing to say: the response it was given
+            # (process_template_response) or None.
+            return args[-1] if hook.__name__ == "process_template_response" else None
+        return hook(self, request, *args)
+
+    return skipping_public_api
+
+
+SessionMiddleware = dashboard_only("django.contrib.sessions.middleware.SessionMiddleware")
+CsrfViewMiddleware = dashboard_only("django.middleware.csrf.CsrfViewMiddleware")
+AuthenticationMiddleware = dashboard_only("django.contrib.auth.middleware.AuthenticationMiddleware")
+MessageMiddleware = dashboard_only("django.contrib.messages.middleware.MessageMiddleware")
+HtmxMiddleware = dashboard_only("django_htmx.middleware.HtmxMiddleware")

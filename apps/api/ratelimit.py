@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from apps.api.errors import ErrorCode
-from apps.api.redis import redis_client
+from apps.api.redis import run_script
 from apps.apikeys.services import LAST_USED_KEY
 from apps.core.errors import ApplicationError
 from apps.tenancy.models import Tenant
@@ -114,7 +114,8 @@ def rate_limit_hit(
     minute_index, day_index = int(current // MINUTE), int(current // DAY)
     minute_reset = max(math.ceil((minute_index + 1) * MINUTE - current), 1)
     day_reset = max(math.ceil((day_index + 1) * DAY - current), 1)
-    allowed, minute_used, day_used = _script()(
+    allowed, minute_used, day_used = run_script(
+        _SCRIPT,
         keys=[
             f"ratelimit:{tenant.pk}:m:{minute_index}",
             f"ratelimit:{tenant.pk}:d:{day_index}",
@@ -150,14 +151,3 @@ def rate_limited_error(result: RateLimitResult) -> RateLimited:
         f"retry in {window.reset} s.",
         details={"limit": window.limit, "window": window.name, "retry_after": window.reset},
     )
-
-
-_scripts: dict[int, object] = {}
-
-
-def _script():
-    client = redis_client()
-    script = _scripts.get(id(client))
-    if script is None:
-        script = _scripts[id(client)] = client.register_script(_SCRIPT)
-    return script

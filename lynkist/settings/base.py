@@ -105,13 +105,16 @@ MIDDLEWARE = [
     "apps.api.middleware.PublicApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's middleware (sessions, CSRF, login, messages, htmx) is skipped on
+    # the public API, whose requests carry an API key and none of that state: see
+    # apps.api.middleware.dashboard_only.
+    "apps.api.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.api.middleware.CsrfViewMiddleware",
+    "apps.api.middleware.AuthenticationMiddleware",
+    "apps.api.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "apps.api.middleware.HtmxMiddleware",
     "apps.tenancy.middleware.TenantPathMiddleware",
     # axes last, as its documentation asks: it reads the outcome of authentication.
     "axes.middleware.AxesMiddleware",

@@ -97,3 +97,30 @@ def test_unknown_hashes_are_not_cached(db):
     lookup = selectors.api_key_lookup(key_hash=hash_secret("lk_sk_live_" + "0" * 40))
     assert lookup.api_key is None
     assert selectors._cache == {}
+
+
+def test_what_one_request_changes_on_its_key_never_reaches_the_next(acme, api_client):
+    client = api_client(acme)
+    assert client.get(ME).status_code == 200
+    first = selectors.api_key_lookup(key_hash=client.api_key.key_hash).api_key
+    first.scopes.append("contacts:write")
+    first.name = "changed"
+    first.tenant.name = "changed"
+    second = selectors.api_key_lookup(key_hash=client.api_key.key_hash).api_key
+    assert second.scopes == client.api_key.scopes
+    assert (second.name, second.tenant.name) == (client.api_key.name, acme.name)
+    assert second.tenant is not first.tenant
+
+
+def test_a_cached_copy_is_the_instance_the_orm_would_build(acme, api_client):
+    client = api_client(acme)
+    assert client.get(ME).status_code == 200
+    copy = selectors.api_key_lookup(key_hash=client.api_key.key_hash).api_key
+    fresh = ApiKey.objects.select_related("tenant").get(pk=client.api_key.pk)
+    for model_copy, model_fresh in ((copy, fresh), (copy.tenant, fresh.tenant)):
+        fields = model_fresh._meta.concrete_fields
+        assert {f.attname: getattr(model_copy, f.attname) for f in fields} == {
+            f.attname: getattr(model_fresh, f.attname) for f in fields
+        }
+        assert (model_copy._state.adding, model_copy._state.db) == (False, "default")
+    assert copy.tenant_id == acme.pk
