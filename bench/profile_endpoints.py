@@ -14,7 +14,9 @@ flushed at the end), so nothing lands in the development database's queues.
 
 Each endpoint is called through `django.test.Client` (the full middleware and API stack, no
 network): a warm-up, then N timed requests (mean and p50 ms, queries per request counted
-with CaptureQueriesContext, i.e. every statement through Django's cursors), then with
+with CaptureQueriesContext, i.e. every statement through Django's cursors; CPU per request
+of this process and of its PostgreSQL backend, which is what the load bench runs out of,
+while wall time also waits on whatever else the shared database serves), then with
 `--profile` N more under cProfile, printing the functions with the most cumulative and own
 time. Figures from a shared 2-core machine drift: compare runs taken back to back.
 """
@@ -38,6 +40,7 @@ SLUG = "bench-profile"
 REDIS_DB = 7
 API = "/api/v1/public"
 ROOT = Path(__file__).resolve().parent.parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
 LITERALS = re.compile(r"'(?:[^']|'')*'(?:::\w+)?|\b\d+\b|\"s\d+_x\d+\"")
 
 
@@ -197,6 +200,24 @@ def _print_top(stats: pstats.Stats, key: str, top: int, own_only: bool) -> None:
         print(f"{cum / total * 100:6.1f} {own / total * 100:6.1f} {calls:8d}  {where}")
 
 
+def _backend_pid() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _proc_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a process on this machine, None if it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
 def measure(name: str, call, requests: int, profile: bool, top: int) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -206,12 +227,17 @@ def measure(name: str, call, requests: int, profile: bool, top: int) -> None:
         assert response.status_code == 200, (name, response.status_code, response.content)
     timings = []
     statements: Counter[str] = Counter()
+    backend = _backend_pid()
+    backend_before = _proc_cpu(backend)
+    cpu_before = time.process_time()
     with CaptureQueriesContext(connection) as captured:
         for _ in range(requests):
             started = time.perf_counter()
             response = call()
             timings.append(time.perf_counter() - started)
             assert response.status_code == 200, (name, response.status_code)
+    cpu = (time.process_time() - cpu_before) / requests * 1000
+    backend_after = _proc_cpu(backend)
     for query in captured.captured_queries:
         # Literals out, so that one statement with new values counts as the same statement.
         sql = LITERALS.sub("?", " ".join(query["sql"].split()))
@@ -224,6 +250,13 @@ def measure(name: str, call, requests: int, profile: bool, top: int) -> None:
         f"{len(captured.captured_queries) / requests:.1f} queries and {sql_ms:.2f} ms SQL "
         "per request"
     )
+    # CPU is what the load bench runs out of; wall time here also waits on a shared database.
+    server = (
+        f"{(backend_after - backend_before) / requests * 1000:.2f} ms"
+        if backend_before is not None and backend_after is not None
+        else "not readable (not on this machine)"
+    )
+    print(f"CPU per request: this process {cpu:.2f} ms, its PostgreSQL backend {server}")
     print("-- statements per request --")
     for sql, count in statements.most_common(20):
         print(f"{count / requests:5.1f}  {sql}")

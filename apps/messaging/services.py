@@ -731,31 +731,32 @@ def message_outbound_record(
     """Record an outbound message before the provider is called (status pending), link or
     create its contact and add it to the contact's history."""
     contact = contact or _contact_for_phone(phone=phone)
+    message = Message(
+        direction=Direction.OUTBOUND,
+        contact=contact,
+        phone=phone,
+        kind=kind,
+        template_name=template.name if template else "",
+        template_language=template.language if template else "",
+        components=components or [],
+        body=body,
+        origin=origin,
+        campaign_id=campaign_id,
+        campaign_recipient_id=campaign_recipient_id,
+    )
     with transaction.atomic():
-        conversation = _conversation_for(phone=phone, contact=contact)
-        message = Message.objects.create(
-            direction=Direction.OUTBOUND,
-            conversation=conversation,
-            contact=contact,
-            phone=phone,
-            kind=kind,
-            template_name=template.name if template else "",
-            template_language=template.language if template else "",
-            components=components or [],
-            body=body,
-            origin=origin,
-            campaign_id=campaign_id,
-            campaign_recipient_id=campaign_recipient_id,
+        # The conversation's rules (_conversation_for, then _conversation_add for an outbound
+        # message) and the message's insert, in one statement: every send pays for them.
+        bulk.outbound_message_insert(
+            message=message, preview=(message.body or message.template_name or "")[:255]
         )
-        _conversation_add(conversation=conversation, message=message)
         _communication_added(message)
     return message
 
 
-@transaction.atomic
 def message_accept(*, message: Message, wamid: str, provider: str, raw: Any = None) -> Message:
     """Record WhatsApp's answer to a send (its wamid), then any status that arrived for that
-    wamid before this answer did."""
+    wamid before this answer did. Updates and returns `message`."""
     new = MessageStatus.ACCEPTED
     try:
         answered = (raw or {}).get("messages", [{}])[0].get("message_status")
@@ -763,17 +764,28 @@ def message_accept(*, message: Message, wamid: str, provider: str, raw: Any = No
         answered = None
     if answered == MessageStatus.HELD:
         new = MessageStatus.HELD
-    message = Message.objects.select_for_update().get(pk=message.pk)
-    message.wamid = wamid
-    message.provider = provider
-    fields = ["wamid", "provider", "updated_at"]
-    if STATUS_RANK[new] > message.status_rank:
-        message.status, message.status_rank = new, STATUS_RANK[new]
-        fields += ["status", "status_rank"]
-    message.save(update_fields=fields)
-    parked = list(UnmatchedStatus.objects.filter(wamid=wamid).order_by("id"))
+    now = timezone.now()
+    # One UPDATE, committed on its own: the status rule (never backwards) is in its SET, and
+    # it tells whether statuses wait for this wamid, which are rare and applied after it.
+    row = bulk.message_accept_update(
+        message_id=message.pk, wamid=wamid, provider=provider, status=new,
+        rank=STATUS_RANK[new], now=now,
+    )  # fmt: skip
+    if row is None:
+        raise Message.DoesNotExist(f"No message {message.pk}.")
+    message.wamid, message.provider, message.updated_at = wamid, provider, now
+    message.status, message.status_rank, parked = row
     if parked:
-        _statuses_apply([row.payload for row in parked], locked={wamid: message})
+        message = _parked_statuses_apply(message=message)
+    return message
+
+
+@transaction.atomic
+def _parked_statuses_apply(*, message: Message) -> Message:
+    message = Message.objects.select_for_update().get(pk=message.pk)
+    parked = list(UnmatchedStatus.objects.filter(wamid=message.wamid).order_by("id"))
+    if parked:
+        _statuses_apply([row.payload for row in parked], locked={message.wamid: message})
         UnmatchedStatus.objects.filter(pk__in=[row.pk for row in parked]).delete()
     return message
 
