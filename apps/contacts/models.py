@@ -12,6 +12,7 @@ from datetime import datetime
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import EmptyResultSet
 from django.db import models
 from django.db.models.functions import Concat, Lower, Upper
@@ -19,6 +20,25 @@ from django.db.models.functions import Concat, Lower, Upper
 from apps.api.redis import redis_client
 
 LIVE = models.Q(archived_at__isnull=True)
+
+# What splits the search document into words: ASCII characters other than letters and digits.
+# Every other character, non-ASCII letters and spaces included, belongs to a word. The same
+# pattern reads the same in Python's `re` and PostgreSQL's regular expressions, so a search
+# term splits exactly as the documents it is a part of.
+WORD_SEPARATORS = r"[^0-9A-Za-z\u0080-\U0010FFFF]+"
+
+
+class SearchWords(models.Func):
+    """The words of a text as a tsvector of verbatim lexemes: no parser, no dictionary, so a
+    word is only what WORD_SEPARATORS leaves between separators. Migration 0005 indexes it over
+    the search document and over the document reversed (words ending with a fragment are the
+    reversed words starting with it); a query matches the index only with this exact text."""
+
+    template = (
+        "array_to_tsvector(array_remove("
+        f"regexp_split_to_array(%(expressions)s, '{WORD_SEPARATORS}'), ''))"
+    )
+    output_field = SearchVectorField()
 
 
 class SourceKind(models.TextChoices):
@@ -178,7 +198,8 @@ class Contact(models.Model):
     )
     groups = models.ManyToManyField(Group, through="GroupMember", related_name="contacts")
     # What free-text search matches: the name, e-mail and company in one lowercase text, so
-    # one trigram index answers a search ("priya iyer" included) instead of one per field.
+    # one search index (its words and trigrams) answers a search ("priya iyer" included)
+    # instead of one per field.
     search_document = models.GeneratedField(
         expression=Lower(
             Concat(
@@ -214,9 +235,9 @@ class Contact(models.Model):
                 name="contact_live_phone_unique",
             ),
         ]
-        # The trigram (search), phone-prefix and custom-fields indexes are expression indexes
-        # with operator classes, created in migration 0002 (Django wraps OpClass expressions
-        # in parentheses PostgreSQL refuses).
+        # The search (words and trigrams, migration 0005), phone-prefix and custom-fields
+        # indexes are expression indexes with operator classes, created in migrations (Django
+        # wraps OpClass expressions in parentheses PostgreSQL refuses).
         indexes = [
             # Listing and paging live contacts, newest first.
             models.Index(

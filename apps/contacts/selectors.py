@@ -1,30 +1,45 @@
 """Reads: contact lists with search and filters, groups and sources with their counts.
 
-Every list shows live (not archived) contacts only. Search is served by the trigram indexes on
-UPPER(first_name | last_name | email | company) and the pattern index on phone (see migration
-0002), all partial on live rows, so it does not scan the table.
+Every list shows live (not archived) contacts only. Search is served by the search index on the
+search document, its words and its trigrams (migrations 0004 and 0005), and by the pattern
+index on phone (0002), all partial on live rows, so it does not scan the table.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from django.db import connection
 from django.db.models import (
     Count,
     DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
+    Lookup,
     OuterRef,
     Q,
     QuerySet,
+    Value,
 )
+from django.db.models.functions import Reverse, StrIndex
+from django.db.models.lookups import GreaterThan
 
-from apps.contacts.models import Contact, Group, GroupMember, ImportJob, Note, Source
+from apps.contacts.models import (
+    WORD_SEPARATORS,
+    Contact,
+    Group,
+    GroupMember,
+    ImportJob,
+    Note,
+    SearchWords,
+    Source,
+)
 from apps.core.errors import NotFound
 
 SORTS = {
@@ -67,18 +82,135 @@ def search_q(term: str) -> Q:
     document: first and last name, e-mail and company, so "first last" matches the two names;
     a term that looks like a phone number also matches phones by prefix.
 
-    Whole-term matching keeps every search selective for the trigram index: a word-by-word
+    Whole-term matching keeps every search selective for the search index: a word-by-word
     AND would let one common word ("company") turn the search into a scan of the table."""
     term = " ".join((term or "").split())
     if not term:
         return Q()
-    by_text = Q(search_document__contains=term.lower())
+    by_text = _substring_q(term.lower())
     if _PHONE_TERM.match(term):
         digits = re.sub(r"\D", "", term)
         if digits:
             by_phone = Q(phone__startswith="+" + digits)
             return by_phone if term.startswith("+") else by_phone | by_text
     return by_text
+
+
+class _MatchesWords(Lookup):
+    """`words @@ 'lexeme' & 'prefix':*`, the query taken verbatim (to_tsquery would parse and
+    normalise it, and the words in the index are not normalised)."""
+
+    lookup_name = "matches_words"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} @@ ({rhs})::tsquery", (*lhs_params, *rhs_params)
+
+
+@dataclass(frozen=True)
+class _WordCondition:
+    """What a term tells about one word of every document that contains it: the word is
+    `lexeme` (`prefix` False) or starts with it; `reversed` conditions are on the reversed
+    document, where "a word ends with x" reads "a reversed word starts with reverse(x)"."""
+
+    lexeme: str
+    prefix: bool
+    reversed: bool = False
+
+    @property
+    def tsquery(self) -> str:
+        # Separators include every character tsquery syntax gives a meaning to (quotes,
+        # backslash, colon, &, |, !, parentheses), so a word is safe between quotes.
+        return f"'{self.lexeme}'" + (":*" if self.prefix else "")
+
+
+# A word longer than any field cannot be in a document (and tsquery refuses long lexemes).
+_LONGEST_WORD = 255
+
+
+def _word_conditions(term: str) -> list[_WordCondition]:
+    """Each piece of the term between two separators is a whole word of the document; the
+    first piece ends a word and the last one starts a word (they may be the ends of longer
+    words). A term without a separator is one piece: nothing to say about words."""
+    pieces = re.split(WORD_SEPARATORS, term)
+    if len(pieces) == 1:
+        return []
+    first, *middle, last = pieces
+    conditions = [_WordCondition(word, prefix=False) for word in middle]
+    if first:
+        conditions.append(_WordCondition(first[::-1], prefix=True, reversed=True))
+    if last:
+        conditions.append(_WordCondition(last, prefix=True))
+    return [c for c in conditions if len(c.lexeme) <= _LONGEST_WORD]
+
+
+# A word condition held by more than this share of live contacts is left out of a search:
+# GIN gathers every row a prefix condition matches before intersecting (about 2 ms per 10,000
+# rows) and each candidate row costs a heap visit, while a rare word alone narrows a million
+# contacts to a handful. When every condition is this common, the trigrams serve the term.
+COMMON_WORD_SHARE = 0.01
+# How long a process keeps a workspace's word statistics: ANALYZE (autovacuum) refreshes them
+# rarely, and a stale share only picks a slower condition, never other results.
+WORD_STATISTICS_SECONDS = 300
+_word_statistics: dict[str, tuple[float, tuple[dict[str, float], dict[str, float]]]] = {}
+
+
+def _common_words() -> tuple[dict[str, float], dict[str, float]]:
+    """The share of live contacts holding each of the most common words, and reversed words,
+    from the statistics ANALYZE keeps on the search index's word columns (empty until the
+    first ANALYZE: every word then counts as rare, which is right for a small table)."""
+    schema = connection.schema_name
+    cached = _word_statistics.get(schema)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    shares: tuple[dict[str, float], dict[str, float]] = ({}, {})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.attnum, s.most_common_elems::text::text[], s.most_common_elem_freqs"
+            " FROM pg_stats s JOIN pg_attribute a"
+            " ON a.attrelid = 'contact_search_trgm'::regclass AND a.attname = s.attname"
+            " WHERE s.schemaname = current_schema() AND s.tablename = 'contact_search_trgm'"
+            " AND a.attnum IN (1, 2) AND s.most_common_elems IS NOT NULL"
+        )
+        for attnum, words, frequencies in cursor.fetchall():
+            # zip() drops the minimum and maximum frequencies appended after the words'.
+            shares[attnum - 1].update(zip(words, frequencies, strict=False))
+    _word_statistics[schema] = (time.monotonic() + WORD_STATISTICS_SECONDS, shares)
+    return shares
+
+
+def _share(condition: _WordCondition, common: tuple[dict[str, float], dict[str, float]]) -> float:
+    words = common[1 if condition.reversed else 0]
+    if not condition.prefix:
+        return words.get(condition.lexeme, 0.0)
+    return min(1.0, sum(share for w, share in words.items() if w.startswith(condition.lexeme)))
+
+
+def _substring_q(term: str) -> Q:
+    """`term` (lowercase) as a substring of the search document.
+
+    A term of one piece is found by its trigrams. A term with separators is found by the
+    conditions it sets on the document's words (see `_word_conditions`), keeping the rare ones:
+    for "company 12345" or "user.777777@" every trigram is shared by a large part of the
+    contacts, so the trigram index reads most of itself (50-150 ms at a million contacts) to
+    find 20 rows, and a word leads straight to them. The substring test itself is then STRPOS
+    rather than LIKE, which the trigram columns cannot serve: GIN would otherwise advance its
+    trigram lists to every candidate the words give, and the planner, whose estimates for
+    trigrams are far too low, would read the trigrams instead of the words. Either way the
+    substring test decides, so both find exactly the same contacts."""
+    conditions = _word_conditions(term)
+    if conditions:
+        common = _common_words()
+        conditions = [c for c in conditions if _share(c, common) <= COMMON_WORD_SHARE]
+    if not conditions:
+        return Q(search_document__contains=term)
+    q = Q(GreaterThan(StrIndex("search_document", Value(term)), 0))
+    for reversed_, document in ((False, F("search_document")), (True, Reverse("search_document"))):
+        tsquery = " & ".join(c.tsquery for c in conditions if c.reversed == reversed_)
+        if tsquery:
+            q &= Q(_MatchesWords(SearchWords(document), tsquery))
+    return q
 
 
 def contact_list(*, filters: ContactFilters | None = None) -> QuerySet[Contact]:
