@@ -11,6 +11,7 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -45,7 +46,9 @@ def _contains_nul(value: Any) -> bool:
 def _refuse_nul_characters(request: Request) -> None:
     """PostgreSQL text cannot hold NUL, so such input would fail deep in a query as a 500;
     it is refused here, once for every endpoint, as the malformed request it is."""
-    query = {key: request.query_params.getlist(key) for key in request.query_params}
+    query = {}
+    if request.META.get("QUERY_STRING"):  # most requests have none: not worth a QueryDict
+        query = {key: request.query_params.getlist(key) for key in request.query_params}
     data = request.data if request.method in UNSAFE_METHODS else None
     if hasattr(data, "dict") and not isinstance(data, dict):
         data = {key: data.getlist(key) for key in data}
@@ -57,12 +60,27 @@ def _refuse_nul_characters(request: Request) -> None:
         )
 
 
+class JsonNegotiation(DefaultContentNegotiation):
+    """The public API speaks JSON only. A client that sends no `Accept`, `*/*` or
+    `application/json`, and no `?format=`, gets it without DRF parsing the header and the
+    query string (about 60 µs of a `GET /me`); anything else is negotiated as before, so
+    `Accept: text/html` is still a 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        accept = request.META.get("HTTP_ACCEPT", "*/*")
+        query = request.META.get("QUERY_STRING", "")
+        if accept in ("*/*", "application/json") and not format_suffix and "format=" not in query:
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 class PublicApiView(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasRequiredScopes]
     throttle_classes: list = []
     renderer_classes = [JSONRenderer]
     parser_classes = [JSONParser]
+    content_negotiation_class = JsonNegotiation
     # {"GET": ["contacts:read"], "POST": ["contacts:write"]}; [] means any valid key.
     required_scopes: dict[str, list[str]] = {}
     schema = PublicApiAutoSchema()

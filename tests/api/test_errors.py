@@ -177,3 +177,22 @@ def test_a_page_number_beyond_any_offset_is_an_empty_page(five_keys):
     response = five_keys.get(f"{PREFIX}/keys?page=999999999999999999999&limit=100")
     assert response.status_code == 200
     assert response.json()["data"] == []
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "application/*, text/html"])
+def test_clients_that_accept_json_get_json(acme, api_client, accept):
+    headers = {} if accept is None else {"HTTP_ACCEPT": accept}
+    response = api_client(acme).get("/api/v1/public/me", **headers)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+
+
+def test_a_client_that_accepts_only_html_gets_a_406_envelope(acme, api_client):
+    response = api_client(acme).get("/api/v1/public/me", HTTP_ACCEPT="text/html")
+    assert_envelope(response, 406, "not_acceptable")
+
+
+def test_an_unknown_format_override_is_still_refused(acme, api_client):
+    response = api_client(acme).get("/api/v1/public/me?format=xml")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
