@@ -249,9 +249,9 @@ def contact_list(*, filters: ContactFilters | None = None) -> QuerySet[Contact]:
         newest = filters.sort == "newest"
         searched = contacts.order_by(
             shifted.desc() if newest else shifted.asc(), "-id" if newest else "id"
-        ).with_cached_count()
+        ).with_cached_count(searched=True)
         return searched.with_search_window(contacts.order_by(*ordering), newest=newest)
-    return contacts.order_by(*ordering).with_cached_count()
+    return contacts.order_by(*ordering).with_cached_count(searched=bool(filters.search))
 
 
 def contact_get(*, contact_id: Any) -> Contact:

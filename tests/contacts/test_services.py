@@ -359,6 +359,21 @@ def test_large_list_counts_are_cached_briefly_and_small_ones_stay_exact(
     assert contact_list().count() == 4
 
 
+def test_searched_counts_are_cached_from_a_lower_total_than_plain_lists(
+    in_acme, monkeypatch, empty_cache
+):
+    queryset_class = Contact.objects.model.objects._queryset_class
+    monkeypatch.setattr(queryset_class, "SEARCHED_CACHED_COUNT_FROM", 2)
+    make_contact(first_name="Meera"), make_contact(first_name="Meera")
+    assert contact_list(filters=ContactFilters(search="meera")).count() == 2
+    assert contact_list().count() == 2
+    make_contact(first_name="Meera")
+    assert contact_list(filters=ContactFilters(search="meera")).count() == 2  # cached
+    sorted_by_name = ContactFilters(search="meera", sort="first_name")
+    assert contact_list(filters=sorted_by_name).count() == 3  # first count of this list
+    assert contact_list().count() == 3  # below CACHED_COUNT_FROM: exact
+
+
 def test_searches_sort_newest_first_without_the_created_index(in_acme):
     first = make_contact(first_name="Searchable")
     second = make_contact(first_name="Searchable")
