@@ -129,7 +129,8 @@ class CampaignDetailApi(PublicApiView):
         responses={200: s.CampaignDetailSerializer, **error_responses(404)},
     )
     def get(self, request: Request, campaign_id: str) -> Response:
-        return _detail(_campaign(campaign_id))
+        campaign, audiences = selectors.campaign_get_with_audience_rows(campaign_id=campaign_id)
+        return Response(s.CampaignDetailSerializer(campaign, context={"audiences": audiences}).data)
 
 
 class CampaignAudienceApi(PublicApiView):
