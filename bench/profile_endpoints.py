@@ -238,10 +238,12 @@ def measure(name: str, call, requests: int, profile: bool, top: int) -> None:
             assert response.status_code == 200, (name, response.status_code)
     cpu = (time.process_time() - cpu_before) / requests * 1000
     backend_after = _proc_cpu(backend)
+    seconds: Counter[str] = Counter()
     for query in captured.captured_queries:
         # Literals out, so that one statement with new values counts as the same statement.
-        sql = LITERALS.sub("?", " ".join(query["sql"].split()))
-        statements[sql[:110]] += 1
+        sql = LITERALS.sub("?", " ".join(query["sql"].split()))[:100]
+        statements[sql] += 1
+        seconds[sql] += float(query["time"])
     sql_ms = sum(float(q["time"]) for q in captured.captured_queries) / requests * 1000
     print(f"\n=== {name}: {requests} requests in-process ===")
     print(
@@ -257,9 +259,9 @@ def measure(name: str, call, requests: int, profile: bool, top: int) -> None:
         else "not readable (not on this machine)"
     )
     print(f"CPU per request: this process {cpu:.2f} ms, its PostgreSQL backend {server}")
-    print("-- statements per request --")
+    print("-- statements per request (count, ms) --")
     for sql, count in statements.most_common(20):
-        print(f"{count / requests:5.1f}  {sql}")
+        print(f"{count / requests:5.1f} {seconds[sql] / requests * 1000:6.2f}  {sql}")
     if not profile:
         return
     profiler = cProfile.Profile()

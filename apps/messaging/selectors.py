@@ -4,6 +4,7 @@ messaging limit the last 24 hours used."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,8 @@ from apps.core.errors import NotFound, ValidationFailed
 from apps.messaging.models import Conversation, Message, MessageStatus, StatusEvent
 
 if TYPE_CHECKING:
+    from apps.contacts.models import Contact
+    from apps.message_templates.models import MessageTemplate
     from apps.whatsapp.models import WhatsAppAccount
 
 
@@ -215,3 +218,81 @@ def messaging_limit_usage(
             )
             frees_at = cursor.fetchone()[0] + MESSAGING_LIMIT_WINDOW
     return MessagingLimitUsage(limit=limit, used=used, frees_at=frees_at)
+
+
+# ------------------------------------------------------------------------------------------
+# What a send reads
+# ------------------------------------------------------------------------------------------
+@dataclass
+class SendReads:
+    account: WhatsAppAccount | None  # the workspace's active account
+    templates: dict[str, MessageTemplate]  # the variants of the template name, by language
+    contact: Contact | None  # the live contact with the number
+
+
+def _columns(alias: str, model: Any) -> str:
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
+
+
+def _instance(model: Any, values: Sequence[Any]) -> Any:
+    """A model instance from a row of all its concrete columns, converted as the ORM would
+    (decrypted, JSON decoded); None when the row was not found (a null primary key)."""
+    fields = model._meta.concrete_fields
+    if values[[f.primary_key for f in fields].index(True)] is None:
+        return None
+    converted = [
+        f.from_db_value(value, None, connection) if hasattr(f, "from_db_value") else value
+        for f, value in zip(fields, values, strict=True)
+    ]
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)
+
+
+_SEND_READS_SQL: str | None = None
+
+
+def _send_reads_sql() -> str:
+    global _SEND_READS_SQL
+    if _SEND_READS_SQL is None:
+        from apps.contacts.models import Contact
+        from apps.message_templates.models import MessageTemplate
+        from apps.whatsapp.models import WhatsAppAccount
+
+        def table(model: Any) -> str:
+            return connection.ops.quote_name(model._meta.db_table)
+
+        # The ORM's reads, each as it was: whatsapp_account_active(), the template's variants,
+        # and the contact lookup of services._contact_for_phone (same orderings). A row per
+        # variant, at least one.
+        _SEND_READS_SQL = (
+            f"SELECT {_columns('a', WhatsAppAccount)}, {_columns('c', Contact)}, "  # noqa: S608
+            f"{_columns('t', MessageTemplate)} FROM (SELECT 1) AS one "
+            f"LEFT JOIN LATERAL (SELECT * FROM {table(WhatsAppAccount)} WHERE is_active "
+            "ORDER BY connected_at DESC LIMIT 1) AS a ON true "
+            f"LEFT JOIN LATERAL (SELECT * FROM {table(Contact)} WHERE phone = %s "
+            "AND archived_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 1) AS c ON true "
+            f"LEFT JOIN {table(MessageTemplate)} AS t ON t.name = %s"
+        )
+    return _SEND_READS_SQL
+
+
+def send_reads(*, phone: str, template_name: str) -> SendReads:
+    """The account, the template's variants and the contact a send needs, in one statement:
+    three ORM reads cost more in query building than the database spent on them, and every
+    send through the API makes them."""
+    from apps.contacts.models import Contact
+    from apps.message_templates.models import MessageTemplate
+    from apps.whatsapp.models import WhatsAppAccount
+
+    with connection.cursor() as cursor:
+        cursor.execute(_send_reads_sql(), [phone, template_name])
+        rows = cursor.fetchall()
+    accounts = len(WhatsAppAccount._meta.concrete_fields)
+    contacts = accounts + len(Contact._meta.concrete_fields)
+    first = rows[0]
+    templates = [_instance(MessageTemplate, row[contacts:]) for row in rows]
+    return SendReads(
+        account=_instance(WhatsAppAccount, first[:accounts]),
+        templates={t.language: t for t in templates if t is not None},
+        contact=_instance(Contact, first[accounts:contacts]),
+    )

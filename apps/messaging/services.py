@@ -43,7 +43,7 @@ from apps.core.errors import ApplicationError, ValidationFailed
 from apps.message_templates.models import MessageTemplate
 from apps.message_templates.models import Status as TemplateStatus
 from apps.message_templates.rendering import template_placeholders, template_render
-from apps.messaging import bulk, events
+from apps.messaging import bulk, events, selectors
 from apps.messaging.hooks import StatusChange, notify_status_change, notify_status_changes
 from apps.messaging.models import (
     STATUS_RANK,
@@ -108,8 +108,10 @@ def _contact_for_phone(*, phone: str, name: str = "") -> Contact | None:
     """The live contact with this number, created when there is none (named after the
     WhatsApp profile name, else the number). None when the number is not a valid one."""
     contact = Contact.objects.filter(phone=phone, archived_at__isnull=True).first()
-    if contact is not None:
-        return contact
+    return contact if contact is not None else _contact_create_for_phone(phone=phone, name=name)
+
+
+def _contact_create_for_phone(*, phone: str, name: str = "") -> Contact | None:
     try:
         with transaction.atomic():
             return contact_create(data={"first_name": (name or phone)[:255], "phone": phone})
@@ -577,6 +579,14 @@ def template_for_send(*, name: str, language: str) -> MessageTemplate:
     if not name:
         raise _invalid("template_name", "template_name is required.", status=400)
     variants = {t.language: t for t in MessageTemplate.objects.filter(name=name)}
+    return _template_choose(name=name, language=language, variants=variants)
+
+
+def _template_choose(
+    *, name: str, language: str, variants: dict[str, MessageTemplate]
+) -> MessageTemplate:
+    if not name:
+        raise _invalid("template_name", "template_name is required.", status=400)
     if not variants:
         raise _invalid("template_name", f"No template named “{name}” exists.")
     template = variants.get(language)
@@ -730,7 +740,27 @@ def message_outbound_record(
 ) -> Message:
     """Record an outbound message before the provider is called (status pending), link or
     create its contact and add it to the contact's history."""
-    contact = contact or _contact_for_phone(phone=phone)
+    return _outbound_record(
+        phone=phone, kind=kind, template=template, components=components, body=body,
+        origin=origin, campaign_id=campaign_id, campaign_recipient_id=campaign_recipient_id,
+        contact=contact or _contact_for_phone(phone=phone),
+    )  # fmt: skip
+
+
+def _outbound_record(
+    *,
+    phone: str,
+    kind: str,
+    template: MessageTemplate | None,
+    components: list[dict[str, Any]] | None,
+    body: str,
+    origin: str,
+    campaign_id: Any,
+    campaign_recipient_id: Any,
+    contact: Contact | None,
+) -> Message:
+    """message_outbound_record with its contact found already (None: the number has none
+    and the contacts app refused to create one)."""
     message = Message(
         direction=Direction.OUTBOUND,
         contact=contact,
@@ -850,19 +880,25 @@ def message_send_template(
     fails with `lk_opted_out` (announced as `message.failed`), without reaching WhatsApp."""
     phone = phone_e164(to)
     language = str(language or "en").strip()
-    account = whatsapp_account_active()
+    template_name = str(template_name or "").strip()
+    # The account, the template's variants and the contact in one read; then the checks in
+    # their order: no account (404), the template (400/422), the components (422).
+    reads = selectors.send_reads(phone=phone, template_name=template_name)
+    account = reads.account
     if account is None:
         raise NoActiveWaba("No active WABA account for this tenant: connect a WABA first.")
-    template = template_for_send(name=template_name, language=language)
+    template = _template_choose(name=template_name, language=language, variants=reads.templates)
     values = components_check(template=template, components=components)
-    message = message_outbound_record(
+    message = _outbound_record(
         phone=phone,
+        kind="template",
         template=template,
         components=components or [],
         body=_rendered_body(template, values),
         origin=origin,
         campaign_id=campaign_id,
         campaign_recipient_id=campaign_recipient_id,
+        contact=reads.contact or _contact_create_for_phone(phone=phone),
     )
     if message.contact_id and message.contact.is_opted_out:
         info = error_info("lk_opted_out")

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.contacts.models import Contact
 from apps.messaging.models import Conversation, Message, StatusEvent
+from apps.messaging.selectors import send_reads
 from apps.messaging.services import (
     message_accept,
     message_outbound_record,
@@ -158,6 +159,40 @@ def test_accept_of_an_unknown_message_raises(sandbox_account):
         message_accept(message=message, wamid="wamid.X1", provider="sandbox")
 
 
+def test_the_send_read_is_the_orms_three_reads(sandbox_account):
+    from apps.message_templates.models import MessageTemplate
+    from apps.whatsapp.models import WhatsAppAccount
+    from apps.whatsapp.selectors import whatsapp_account_active
+
+    approved_template()
+    approved_template(language="hi", status="PAUSED")
+    approved_template(name="other")
+    Contact.objects.create(first_name="Gone", phone="+919999999999", archived_at=timezone.now())
+    live = Contact.objects.create(first_name="Live", phone="+919999999999", tags=["a"])
+    reads = send_reads(phone="+919999999999", template_name="order_confirmation")
+    account = whatsapp_account_active()
+    for field in WhatsAppAccount._meta.concrete_fields:
+        assert getattr(reads.account, field.attname) == getattr(account, field.attname)
+    assert reads.account.access_token == account.access_token
+    expected = {t.language: t for t in MessageTemplate.objects.filter(name="order_confirmation")}
+    assert set(reads.templates) == {"en_US", "hi"}
+    for language, template in expected.items():
+        for field in MessageTemplate._meta.concrete_fields:
+            got = getattr(reads.templates[language], field.attname)
+            assert got == getattr(template, field.attname), field.name
+    assert reads.contact.pk == live.pk
+    for field in Contact._meta.concrete_fields:
+        assert getattr(reads.contact, field.attname) == getattr(
+            Contact.objects.get(pk=live.pk), field.attname
+        ), field.name
+
+
+def test_the_send_read_without_account_template_or_contact(acme):
+    connection.set_tenant(acme)
+    reads = send_reads(phone="+919999999999", template_name="nothing")
+    assert (reads.account, reads.templates, reads.contact) == (None, {}, None)
+
+
 def test_a_send_costs_a_fixed_number_of_statements(
     api_client, acme, sandbox_account, django_assert_max_num_queries
 ):
@@ -168,11 +203,11 @@ def test_a_send_costs_a_fixed_number_of_statements(
     assert client.post(URL, {**payload, "to": "+919999999001"}, format="json").status_code == 200
     connection.set_tenant(acme)
     Contact.objects.create(first_name="Ana", phone="+919999999002")
-    # Account, template and contact; the record (message and conversation in one statement)
-    # and its event; the sandbox's reports; the accept (one UPDATE). The two transactions
-    # are savepoint pairs inside the test's. It was 20 before the record and the accept
-    # became one statement each.
-    with django_assert_max_num_queries(11):
+    # Account, template and contact in one read; the record (message and conversation in one
+    # statement) and its event; the sandbox's reports; the accept (one UPDATE). The two
+    # transactions are savepoint pairs inside the test's. It was 20 before the reads, the
+    # record and the accept became one statement each.
+    with django_assert_max_num_queries(9):
         response = client.post(URL, {**payload, "to": "+919999999002"}, format="json")
     assert response.status_code == 200
 
