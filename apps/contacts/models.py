@@ -31,8 +31,7 @@ WORD_SEPARATORS = r"[^0-9A-Za-z\u0080-\U0010FFFF]+"
 class SearchWords(models.Func):
     """The words of a text as a tsvector of verbatim lexemes: no parser, no dictionary, so a
     word is only what WORD_SEPARATORS leaves between separators. Migration 0005 indexes it over
-    the search document and over the document reversed (words ending with a fragment are the
-    reversed words starting with it); a query matches the index only with this exact text."""
+    the search document; a query matches the index only with this exact expression."""
 
     template = (
         "array_to_tsvector(array_remove("

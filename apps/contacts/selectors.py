@@ -27,7 +27,7 @@ from django.db.models import (
     QuerySet,
     Value,
 )
-from django.db.models.functions import Reverse, StrIndex
+from django.db.models.functions import StrIndex
 from django.db.models.lookups import GreaterThan
 
 from apps.contacts.models import (
@@ -97,7 +97,7 @@ def search_q(term: str) -> Q:
 
 
 class _MatchesWords(Lookup):
-    """`words @@ 'lexeme' & 'prefix':*`, the query taken verbatim (to_tsquery would parse and
+    """`words @@ 'word' & 'prefix':*`, the query taken verbatim (to_tsquery would parse and
     normalise it, and the words in the index are not normalised)."""
 
     lookup_name = "matches_words"
@@ -111,12 +111,10 @@ class _MatchesWords(Lookup):
 @dataclass(frozen=True)
 class _WordCondition:
     """What a term tells about one word of every document that contains it: the word is
-    `lexeme` (`prefix` False) or starts with it; `reversed` conditions are on the reversed
-    document, where "a word ends with x" reads "a reversed word starts with reverse(x)"."""
+    `lexeme`, or starts with it (`prefix`)."""
 
     lexeme: str
     prefix: bool
-    reversed: bool = False
 
     @property
     def tsquery(self) -> str:
@@ -130,16 +128,16 @@ _LONGEST_WORD = 255
 
 
 def _word_conditions(term: str) -> list[_WordCondition]:
-    """Each piece of the term between two separators is a whole word of the document; the
-    first piece ends a word and the last one starts a word (they may be the ends of longer
-    words). A term without a separator is one piece: nothing to say about words."""
-    pieces = re.split(WORD_SEPARATORS, term)
-    if len(pieces) == 1:
+    """Each piece of the term between two separators is a whole word of the document, and the
+    last piece starts a word. The first piece only ends a word, which the index cannot look up
+    (that took a second word column, of the reversed document: it doubled what the index costs
+    every inserted contact, ~25 µs, for the few terms it served alone). A term without a
+    separator is one piece: nothing to say about words."""
+    first, *rest = re.split(WORD_SEPARATORS, term)
+    if not rest:
         return []
-    first, *middle, last = pieces
+    *middle, last = rest
     conditions = [_WordCondition(word, prefix=False) for word in middle]
-    if first:
-        conditions.append(_WordCondition(first[::-1], prefix=True, reversed=True))
     if last:
         conditions.append(_WordCondition(last, prefix=True))
     return [c for c in conditions if len(c.lexeme) <= _LONGEST_WORD]
@@ -153,38 +151,37 @@ COMMON_WORD_SHARE = 0.01
 # How long a process keeps a workspace's word statistics: ANALYZE (autovacuum) refreshes them
 # rarely, and a stale share only picks a slower condition, never other results.
 WORD_STATISTICS_SECONDS = 300
-_word_statistics: dict[str, tuple[float, tuple[dict[str, float], dict[str, float]]]] = {}
+_word_statistics: dict[str, tuple[float, dict[str, float]]] = {}
 
 
-def _common_words() -> tuple[dict[str, float], dict[str, float]]:
-    """The share of live contacts holding each of the most common words, and reversed words,
-    from the statistics ANALYZE keeps on the search index's word columns (empty until the
-    first ANALYZE: every word then counts as rare, which is right for a small table)."""
+def _common_words() -> dict[str, float]:
+    """The share of live contacts holding each of the most common words, from the statistics
+    ANALYZE keeps on the search index's word column (empty until the first ANALYZE: every word
+    then counts as rare, which is right for a small table)."""
     schema = connection.schema_name
     cached = _word_statistics.get(schema)
     if cached is not None and cached[0] > time.monotonic():
         return cached[1]
-    shares: tuple[dict[str, float], dict[str, float]] = ({}, {})
+    shares: dict[str, float] = {}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT a.attnum, s.most_common_elems::text::text[], s.most_common_elem_freqs"
+            "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs"
             " FROM pg_stats s JOIN pg_attribute a"
-            " ON a.attrelid = 'contact_search_trgm'::regclass AND a.attname = s.attname"
+            " ON a.attrelid = to_regclass('contact_search_trgm') AND a.attname = s.attname"
             " WHERE s.schemaname = current_schema() AND s.tablename = 'contact_search_trgm'"
-            " AND a.attnum IN (1, 2) AND s.most_common_elems IS NOT NULL"
+            " AND a.attnum = 1 AND s.most_common_elems IS NOT NULL"
         )
-        for attnum, words, frequencies in cursor.fetchall():
+        for words, frequencies in cursor.fetchall():
             # zip() drops the minimum and maximum frequencies appended after the words'.
-            shares[attnum - 1].update(zip(words, frequencies, strict=False))
+            shares.update(zip(words, frequencies, strict=False))
     _word_statistics[schema] = (time.monotonic() + WORD_STATISTICS_SECONDS, shares)
     return shares
 
 
-def _share(condition: _WordCondition, common: tuple[dict[str, float], dict[str, float]]) -> float:
-    words = common[1 if condition.reversed else 0]
+def _share(condition: _WordCondition, common: dict[str, float]) -> float:
     if not condition.prefix:
-        return words.get(condition.lexeme, 0.0)
-    return min(1.0, sum(share for w, share in words.items() if w.startswith(condition.lexeme)))
+        return common.get(condition.lexeme, 0.0)
+    return min(1.0, sum(share for w, share in common.items() if w.startswith(condition.lexeme)))
 
 
 def _substring_q(term: str) -> Q:
@@ -195,7 +192,7 @@ def _substring_q(term: str) -> Q:
     for "company 12345" or "user.777777@" every trigram is shared by a large part of the
     contacts, so the trigram index reads most of itself (50-150 ms at a million contacts) to
     find 20 rows, and a word leads straight to them. The substring test itself is then STRPOS
-    rather than LIKE, which the trigram columns cannot serve: GIN would otherwise advance its
+    rather than LIKE, which the trigram column cannot serve: GIN would otherwise advance its
     trigram lists to every candidate the words give, and the planner, whose estimates for
     trigrams are far too low, would read the trigrams instead of the words. Either way the
     substring test decides, so both find exactly the same contacts."""
@@ -205,12 +202,10 @@ def _substring_q(term: str) -> Q:
         conditions = [c for c in conditions if _share(c, common) <= COMMON_WORD_SHARE]
     if not conditions:
         return Q(search_document__contains=term)
-    q = Q(GreaterThan(StrIndex("search_document", Value(term)), 0))
-    for reversed_, document in ((False, F("search_document")), (True, Reverse("search_document"))):
-        tsquery = " & ".join(c.tsquery for c in conditions if c.reversed == reversed_)
-        if tsquery:
-            q &= Q(_MatchesWords(SearchWords(document), tsquery))
-    return q
+    tsquery = " & ".join(c.tsquery for c in conditions)
+    return Q(GreaterThan(StrIndex("search_document", Value(term)), 0)) & Q(
+        _MatchesWords(SearchWords(F("search_document")), tsquery)
+    )
 
 
 def contact_list(*, filters: ContactFilters | None = None) -> QuerySet[Contact]:

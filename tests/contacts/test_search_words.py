@@ -162,7 +162,7 @@ def test_a_term_finds_exactly_the_contacts_containing_it(people, fresh_word_stat
 def test_the_same_contacts_when_statistics_call_most_words_common(people, fresh_word_statistics):
     # Among 15 live contacts, every word the statistics list is held by more than 1% of them.
     _analyze()
-    assert selectors._common_words()[0], "ANALYZE should have left word statistics"
+    assert selectors._common_words(), "ANALYZE should have left word statistics"
     for term in TERMS:
         assert _found(term) == _substring_matches(term), term
 
@@ -181,10 +181,10 @@ def test_archived_contacts_are_never_found(people):
 
 
 def test_a_term_with_separators_is_searched_by_its_words(in_acme, fresh_word_statistics):
-    sql = str(contact_list(filters=ContactFilters(search="User.777777@")).query)
+    sql = str(contact_list(filters=ContactFilters(search="User.777777@Exam")).query)
     assert "STRPOS" in sql and "LIKE" not in sql
-    assert "@@ ('777777' & 'resu':*)" not in sql  # one condition per word column
-    assert "('777777')::tsquery" in sql and "('resu':*)::tsquery" in sql
+    # "user" may end a longer word; "777777" is a whole word; "exam" starts one.
+    assert "@@ ('777777' & 'exam':*)::tsquery" in sql
 
 
 def test_a_term_of_one_piece_is_searched_by_its_trigrams(in_acme, fresh_word_statistics):
@@ -194,14 +194,14 @@ def test_a_term_of_one_piece_is_searched_by_its_trigrams(in_acme, fresh_word_sta
 
 def test_common_words_are_left_out_and_rare_ones_kept(in_acme, fresh_word_statistics, monkeypatch):
     Contact.objects.bulk_create(
-        Contact(first_name=f"Buyer {n}", company=f"Company {n}") for n in range(20)
+        Contact(first_name=f"Buyer {n}", company=f"Big Company {n}") for n in range(20)
     )
     monkeypatch.setattr(selectors, "COMMON_WORD_SHARE", 0.2)
     _analyze()
-    sql = str(contact_list(filters=ContactFilters(search="company 12")).query)
-    assert "('12':*)::tsquery" in sql  # one contact in twenty has a word starting with 12
-    assert "ynapmoc" not in sql  # every contact has a word ending with "company"
-    assert _found("company 12") == _substring_matches("company 12")
+    sql = str(contact_list(filters=ContactFilters(search="big company 12")).query)
+    # Every contact has the word "company"; one in twenty has a word starting with "12".
+    assert "@@ ('12':*)::tsquery" in sql
+    assert _found("big company 12") == _substring_matches("big company 12")
 
 
 def test_a_term_of_common_words_only_falls_back_to_trigrams(
@@ -239,7 +239,6 @@ def test_word_search_is_answered_by_the_word_columns_of_the_search_index(
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Bitmap Index Scan on contact_search_trgm" in plan, plan
     index_condition = next(line for line in plan.splitlines() if "Index Cond" in line)
-    # EXPLAIN shows each tsquery as a literal, its own quotes doubled.
+    # EXPLAIN shows the tsquery as a literal, its own quotes doubled.
     assert "@@ '''777777'''::tsquery" in index_condition, plan
-    assert "@@ '''resu'':*'::tsquery" in index_condition, plan
     assert query.count() == 1

@@ -1,11 +1,11 @@
-"""The search index gains two word columns in front of its trigrams: the search document's
-words, and the words of the document reversed (see `SearchWords` and `search_q`).
+"""The search index gains a word column in front of its trigrams: the search document's words
+(see `SearchWords` and `search_q`).
 
-A term with punctuation or spaces in it ("priya iyer", "user.777777@", "company 12345") has
-whole words, word prefixes and word suffixes that every matching contact must hold, and those
-are often far rarer than any of the term's trigrams. Trigrams stay for terms of one piece.
-The word columns come first because GIN scans an index's conditions in column order, and the
-rarest ones should lead. One index rather than two keeps one search index to maintain.
+A term with punctuation or spaces in it ("user.777777@", "company 12345") has whole words and
+a word prefix that every matching contact must hold, and those are often far rarer than any of
+the term's trigrams. Trigrams stay for terms of one piece. A search reads one column or the
+other (see `apps.contacts.selectors._substring_q`); one index rather than two keeps one search
+index to maintain.
 """
 
 from django.db import migrations
@@ -22,8 +22,7 @@ DOCUMENT = '"search_document"'
 forward = [
     'DROP INDEX IF EXISTS "contact_search_trgm"',
     'CREATE INDEX "contact_search_trgm" ON "contacts_contact" USING gin ('
-    f"({WORDS.format(DOCUMENT)}), ({WORDS.format(f'reverse({DOCUMENT})')}), "
-    f"{DOCUMENT} public.gin_trgm_ops) {LIVE}",
+    f"({WORDS.format(DOCUMENT)}), {DOCUMENT} public.gin_trgm_ops) {LIVE}",
 ]
 backward = [
     'DROP INDEX IF EXISTS "contact_search_trgm"',
