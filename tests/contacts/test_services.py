@@ -418,6 +418,21 @@ def test_a_common_term_is_paged_from_the_newest_contacts_alone(in_acme, small_se
     assert len(queries) == 1
 
 
+def test_the_window_is_walked_rather_than_searched_by_trigrams(in_acme, small_search_window):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    newer = [make_contact(first_name=f"Anurag {n}", last_name="Sharma") for n in range(5)]
+    found = contact_list(filters=ContactFilters(search="anurag"))
+    with CaptureQueriesContext(connection) as queries:
+        assert _ids(found[0:2]) == [newer[4].pk, newer[3].pk]
+    window = queries[-1]["sql"]
+    assert '"contacts_contact"."created_at" >=' in window
+    assert "STRPOS" in window and "LIKE" not in window
+    # The full search and its count still use the trigrams.
+    assert "LIKE" in str(found.query)
+
+
 def test_a_stale_window_edge_still_pages_the_newest_matches(in_acme, small_search_window):
     for n in range(5):
         make_contact(first_name=f"Anurag {n}")
