@@ -4,7 +4,6 @@ send costs."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -210,51 +209,3 @@ def test_a_send_costs_a_fixed_number_of_statements(
     with django_assert_max_num_queries(9):
         response = client.post(URL, {**payload, "to": "+919999999002"}, format="json")
     assert response.status_code == 200
-
-
-@pytest.fixture
-def committed(acme, django_db_blocker):
-    """Concurrent sends commit on connections of their own, outside the test's transaction
-    (not `transaction=True`, see tests/conftest.py): the rows they commit are removed."""
-    django_db_blocker.unblock()
-    phone = "+919999990777"
-    yield phone
-    connection.set_tenant(acme)
-    messages = Message.objects.filter(phone=phone)
-    ids = [str(pk) for pk in messages.values_list("pk", flat=True)]
-    contacts = [str(pk) for pk in Contact.objects.filter(phone=phone).values_list("pk", flat=True)]
-    Event.objects.filter(data__message_id__in=ids).delete()
-    Event.objects.filter(type="contact.created", data__id__in=contacts).delete()
-    messages.delete()
-    Conversation.objects.filter(phone=phone).delete()
-    Contact.objects.filter(phone=phone).delete()
-    django_db_blocker.restore()
-
-
-def test_concurrent_first_sends_to_a_number_share_one_conversation(acme, committed):
-    phone, senders = committed, 4
-    start = threading.Barrier(senders)
-    results: list[Message | Exception | None] = [None] * senders
-
-    def send(n: int) -> None:
-        try:
-            connection.set_tenant(acme)
-            start.wait()
-            results[n] = message_outbound_record(phone=phone, kind="text", body=f"Hi {n}")
-        except Exception as error:  # noqa: BLE001  (the test looks at it)
-            results[n] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(senders)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert all(isinstance(result, Message) for result in results), results
-    connection.set_tenant(acme)
-    (conversation,) = Conversation.objects.filter(phone=phone)
-    messages = list(Message.objects.filter(phone=phone))
-    assert len(messages) == senders
-    assert {message.conversation_id for message in messages} == {conversation.pk}
-    assert conversation.last_message_at == max(message.created_at for message in messages)
