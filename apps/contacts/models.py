@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, ClassVar
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import models
 from django.db.models.functions import Concat, Lower, Upper
 
@@ -145,18 +147,24 @@ class ContactQuerySet(models.QuerySet):
         rows = list(in_index_order.filter(**inside)[start:stop])
         return rows if len(rows) == stop - start else None
 
-    def _window_edge(self, newest: bool):
+    @staticmethod
+    def _window_edge_key(newest: bool) -> str:
+        from django.db import connection
+
+        return f"contacts:window-edge:{connection.schema_name}:{'newest' if newest else 'oldest'}"
+
+    def _window_edge(self, newest: bool, cached: bytes | None = None):
         """The creation time of the SEARCH_WINDOW-th newest (oldest) live contact, cached for
         CACHED_COUNT_SECONDS: finding it walks that many index entries, on every searched
         page. A stale edge is harmless: the window is still every live contact on one side
         of a moment, so its matches are still the newest (oldest) ones, and a window that
-        holds too few matches falls back to the full search."""
-        from django.db import connection
-
-        key = f"contacts:window-edge:{connection.schema_name}:{'newest' if newest else 'oldest'}"
+        holds too few matches falls back to the full search. `cached` is the cached value
+        when the caller has already read it (see `page`)."""
+        key = self._window_edge_key(newest)
         # The process's shared client: Django's cache builds a client object (with its table of
         # response callbacks) on every call, which cost a list page more than the round trip.
-        cached = redis_client().get(key)
+        if cached is None:
+            cached = redis_client().get(key)
         if cached is not None:
             return datetime.fromisoformat(cached.decode()) if cached else None
         edge = list(
@@ -171,21 +179,213 @@ class ContactQuerySet(models.QuerySet):
         cached_from = getattr(self, "_cached_count_from", None)
         if cached_from is None or self._result_cache is not None:
             return super().count()
-        from django.db import connection
-
         try:
             sql, params = self.query.sql_with_params()
         except EmptyResultSet:
             return 0
-        digest = hashlib.sha256(f"{sql}|{params}".encode()).hexdigest()[:32]
-        key = f"contacts:count:{connection.schema_name}:{digest}"
-        cached = redis_client().get(key)
+        key = self._count_key(sql, params)
+        return self._count_cached(key, redis_client().get(key), super().count)
+
+    @staticmethod
+    def _count_key(sql: str, params) -> str:
+        from django.db import connection
+
+        digest = hashlib.sha256(f"{sql}|{tuple(params)}".encode()).hexdigest()[:32]
+        return f"contacts:count:{connection.schema_name}:{digest}"
+
+    def _count_cached(self, key: str, cached: bytes | None, count) -> int:
         if cached is not None:
             return int(cached)
-        total = super().count()
-        if total >= cached_from:
+        total = count()
+        if total >= self._cached_count_from:
             redis_client().set(key, total, ex=self.CACHED_COUNT_SECONDS)
         return total
+
+    # ------------------------------------------------------------------------------------
+    # One page of a list as rows, for the public API's list and search (issue #9's load):
+    # building and compiling the whole ORM query, then a model instance per row, cost more
+    # CPU than PostgreSQL spent answering. Only the WHERE clause, which holds the request's
+    # values, is compiled per request; what comes before and after it is the same SQL for
+    # every list of the same ordering, taken once from the ORM's own SQL.
+    # ------------------------------------------------------------------------------------
+    def page(self, *, offset: int, limit: int, columns: Sequence[str]) -> tuple[list, int]:
+        """(rows, total): the rows `[offset:offset + limit]` of this list as tuples of
+        `columns` (values as `values_list` gives them) and the list's `count()`, exactly as
+        slicing and counting would: the search window, cached counts and a first page that is
+        not full counted by its length, all answered with one Redis round trip. Lists the
+        plain SQL cannot express (joins, annotations, ...) go through the ORM."""
+
+        try:
+            plain = self._plain_sql()
+        except EmptyResultSet:
+            return [], 0
+        if plain is None or self._result_cache is not None:
+            return self._page_through_orm(offset=offset, limit=limit, columns=columns)
+        where, where_params, full_sql, params = plain
+        cached_from = getattr(self, "_cached_count_from", None)
+        window = getattr(self, "_search_window", None)
+        keys = []
+        if cached_from is not None:
+            keys.append(self._count_key(full_sql, params))
+        if window is not None:
+            keys.append(self._window_edge_key(window[1]))
+        cached = dict(zip(keys, redis_client().mget(keys), strict=True)) if keys else {}
+
+        def count() -> int:
+            if cached_from is None:
+                return self._fetch_count(where, where_params)
+            return self._count_cached(
+                keys[0], cached[keys[0]], lambda: self._fetch_count(where, where_params)
+            )
+
+        def read() -> list:
+            if window is not None:
+                in_index_order, newest = window
+                rows = self._window_rows(
+                    offset, limit, in_index_order, newest, cached[keys[-1]], columns
+                )
+                if rows is not None:
+                    return rows
+            return self._fetch_page(plain, offset, limit, columns)
+
+        if offset == 0:
+            rows = read()
+            return rows, (len(rows) if len(rows) < limit else count())
+        # Counted first: a page past the end (any page number is accepted) reads nothing.
+        total = count()
+        return (read() if offset < total else []), total
+
+    def _page_through_orm(self, *, offset: int, limit: int, columns: Sequence[str]):
+        def read() -> list:
+            return [
+                tuple(getattr(c, name) for name in columns) for c in self[offset : offset + limit]
+            ]
+
+        if offset == 0:
+            rows = read()
+            return rows, (len(rows) if len(rows) < limit else self.count())
+        total = self.count()
+        return (read() if offset < total else []), total
+
+    def _window_rows(self, offset, limit, in_index_order, newest, cached, columns) -> list | None:
+        """`_slice_from_window` for `page`, as rows."""
+        start, stop = offset, offset + limit
+        if not 0 <= start < stop <= self.SEARCH_WINDOW:
+            return None
+        edge = self._window_edge(newest, cached)
+        if edge is None:
+            return None
+        inside = in_index_order.filter(**{"created_at__gte" if newest else "created_at__lte": edge})
+        plain = inside._plain_sql()
+        if plain is None:
+            rows = [tuple(getattr(c, n) for n in columns) for c in inside[start:stop]]
+        else:
+            rows = inside._fetch_page(plain, start, limit, columns)
+        return rows if len(rows) == stop - start else None
+
+    # The SQL before the WHERE clause for a list of columns (None: every column, as the
+    # ORM selects a model), and the SQL after it per ordering; each the same for every query.
+    _select_sqls: ClassVar[dict[Any, str]] = {}
+    _order_sqls: ClassVar[dict[Any, tuple[str, tuple]]] = {}
+
+    def _select_sql(self, columns: Sequence[str] | None) -> str:
+        from django.db import connection
+
+        key = (self.model, connection.alias, None if columns is None else tuple(columns))
+        select = self._select_sqls.get(key)
+        if select is None:
+            plain = self.model._base_manager.order_by()
+            if columns is not None:
+                plain = plain.values_list(*columns)
+            select = plain.query.get_compiler(connection=connection).as_sql()[0]
+            self._select_sqls[key] = select
+        return select
+
+    def _plain_sql(self) -> tuple[str, list, str, tuple] | None:
+        """(where, where params, SQL, params): this list's WHERE clause, compiled, and the
+        whole unsliced query as `query.sql_with_params()` gives it, built around that clause;
+        None for a query that is not a filtered, ordered list of this table's rows. Raises
+        EmptyResultSet for a list that is empty by construction (`none()`)."""
+        from django.db import connection
+
+        query = self.query
+        if (
+            query.is_sliced
+            or query.distinct
+            or query.annotations
+            or query.extra
+            or query.extra_order_by
+            or query.select
+            or not query.default_cols
+            or query.select_related
+            or query.combinator
+            or query.group_by is not None
+            or query.values_select
+            or any(query.alias_refcount[a] for a in query.alias_map if a != query.base_table)
+        ):
+            return None
+        compiler = query.get_compiler(connection=connection)
+        try:
+            where, where_params = compiler.compile(query.where)
+        except FullResultSet:
+            return None
+        order_key = (
+            self.model,
+            connection.alias,
+            tuple(query.order_by),
+            query.default_ordering,
+            query.standard_ordering,
+        )
+        head = f"{self._select_sql(None)} WHERE {where}"
+        order = self._order_sqls.get(order_key)
+        if order is None:
+            sql, params = query.sql_with_params()
+            if not sql.startswith(head) or tuple(params[: len(where_params)]) != tuple(
+                where_params
+            ):
+                return None  # not the shape this assembly assumes: the ORM answers
+            order = (sql[len(head) :], tuple(params[len(where_params) :]))
+            self._order_sqls[order_key] = order
+        return where, where_params, head + order[0], (*where_params, *order[1])
+
+    def _fetch_count(self, where: str, where_params: list) -> int:
+        from django.db import connection
+
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT COUNT(*) AS "__count" FROM {table} WHERE {where}',  # noqa: S608
+                where_params,
+            )
+            return cursor.fetchone()[0]
+
+    def _fetch_page(self, plain: tuple, offset: int, limit: int, columns: Sequence[str]) -> list:
+        """Rows `[offset:offset + limit]` of the list `_plain_sql` gave, as `columns`."""
+        from django.db import connection
+
+        where, _, sql, params = plain
+        # The ORM's SQL with the columns asked for: the same WHERE, ORDER BY and LIMIT.
+        after_where = sql[len(self._select_sql(None)) + len(" WHERE ") + len(where) :]
+        limits = connection.ops.limit_offset_sql(offset, offset + limit)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"{self._select_sql(columns)} WHERE {where}{after_where} {limits}", params
+            )
+            rows = cursor.fetchall()
+        converters = [
+            (i, converter)
+            for i, name in enumerate(columns)
+            for converter in self.model._meta.get_field(name).get_db_converters(connection)
+        ]
+        if not converters:
+            return rows
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i, convert in converters:
+                values[i] = convert(values[i], None, connection)
+            converted.append(tuple(values))
+        return converted
 
 
 class Contact(models.Model):

@@ -30,6 +30,7 @@ from django.db.models import (
 from django.db.models.functions import StrIndex
 from django.db.models.lookups import GreaterThan
 
+from apps.contacts.events import CONTACT_DATA_FIELDS, contact_data_row
 from apps.contacts.models import (
     WORD_SEPARATORS,
     Contact,
@@ -254,6 +255,17 @@ def contact_list(*, filters: ContactFilters | None = None) -> QuerySet[Contact]:
         window = unsearched.filter(search_q(filters.search, bounded=True)).order_by(*ordering)
         return searched.with_search_window(window, newest=newest)
     return contacts.order_by(*ordering).with_cached_count(searched=bool(filters.search))
+
+
+def contact_page(
+    *, filters: ContactFilters | None, page: int, limit: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of `contact_list` as the public API shows contacts (`contact_data`), and the
+    list's total: the same rows, order and count as slicing and counting the list."""
+    rows, total = contact_list(filters=filters).page(
+        offset=(page - 1) * limit, limit=limit, columns=CONTACT_DATA_FIELDS
+    )
+    return [contact_data_row(row) for row in rows], total
 
 
 def contact_get(*, contact_id: Any) -> Contact:

@@ -14,7 +14,7 @@ from drf_spectacular.utils import (
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.api.pagination import paginated_response
+from apps.api.pagination import page_params, paginated_response, pagination_envelope
 from apps.api.schema import paginated
 from apps.api.views import PublicApiView
 from apps.contacts import selectors, services
@@ -130,6 +130,15 @@ def _text_param(value: Any, name: str) -> str:
     return value.strip()
 
 
+def _contact_page(request: Request, filters: ContactFilters) -> Response:
+    """`paginated_response` of the contact list with ContactSerializer, the same body from
+    rows read without model instances (see `selectors.contact_page`)."""
+    page, limit = page_params(request)
+    data, total = selectors.contact_page(filters=filters, page=page, limit=limit)
+    pagination = pagination_envelope(page=page, limit=limit, total_items=total)
+    return Response({"data": data, "pagination": pagination})
+
+
 CONTACT_LIST_PARAMETERS = [
     OpenApiParameter(
         "search", str, description="Matches first_name, last_name, email, company; phone prefix."
@@ -168,11 +177,7 @@ class ContactListCreateApi(PublicApiView):
             group_id=params.get("group_id") or None,
             source_id=params.get("source_id") or None,
         )
-        return paginated_response(
-            request=request,
-            queryset=selectors.contact_list(filters=filters),
-            serializer_class=s.ContactSerializer,
-        )
+        return _contact_page(request, filters)
 
     @extend_schema(
         tags=["Contacts"],
@@ -245,11 +250,7 @@ class ContactSearchApi(PublicApiView):
             group_id=_text_param(data.get("group_id"), "group_id") or None,
             source_id=_text_param(data.get("source_id"), "source_id") or None,
         )
-        return paginated_response(
-            request=request,
-            queryset=selectors.contact_list(filters=filters),
-            serializer_class=s.ContactSerializer,
-        )
+        return _contact_page(request, filters)
 
 
 class ContactBulkCreateApi(PublicApiView):
