@@ -195,3 +195,107 @@ def test_sends_in_the_same_second_share_their_delivery_runs(monkeypatch):
             timedelta(0) <= eta - m < timedelta(seconds=1) for m in happy
         )
     assert sorted(args[0] for args, _ in queued) == ["another-ws"] * 3 + ["dedupe-ws"] * 3
+
+
+def test_a_send_writes_its_reports_in_one_statement_as_the_orm_would(
+    sandbox_account, django_assert_num_queries
+):
+    provider = whatsapp_provider_get()
+    before = timezone.now()
+    # Inside a caller's transaction (this test's): the rows ride in it, no savepoint, and the
+    # caller's commit keeps its durability.
+    with django_assert_num_queries(1) as captured:
+        result = provider.send_template(to="+14155550123", name="w", language="en")
+    assert "synchronous_commit" not in captured.captured_queries[0]["sql"]
+
+    reports = list(SandboxStatusReport.objects.filter(wamid=result.wamid))
+    assert [(r.recipient, r.status, r.error_code) for r in reports] == [
+        ("14155550123", "sent", None),
+        ("14155550123", "delivered", None),
+        ("14155550123", "read", None),
+    ]
+    assert [r.due_at - reports[0].due_at for r in reports] == [
+        timedelta(0),
+        timedelta(seconds=1),
+        timedelta(seconds=3),
+    ]
+    second = timedelta(seconds=1)
+    assert before + second <= reports[0].due_at <= timezone.now() + second
+    assert all((r.reported_at, r.attempts, r.last_error) == (None, 0, "") for r in reports)
+
+
+def test_a_send_outside_a_transaction_commits_its_reports_and_leaves_the_connection_as_it_was(
+    sandbox_account, acme
+):
+    """The request path: autocommit. The reports commit on their own without waiting for the
+    disk (the accept's durable commit flushes them); the setting lasts for that statement."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    provider = whatsapp_provider_get()
+    seen = {}
+
+    def work():
+        from django.db import connection
+
+        try:
+            with CaptureQueriesContext(connection) as captured:
+                seen["result"] = provider.send_template(to="14155550004", name="w", language="en")
+            seen["sql"] = [query["sql"] for query in captured.captured_queries]
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW synchronous_commit")
+                seen["after"] = cursor.fetchone()[0]
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    wamid = seen["result"].wamid
+    try:
+        (insert,) = [sql for sql in seen["sql"] if not sql.startswith("SET search_path")]
+        assert "synchronous_commit" in insert
+        assert seen["after"] == "on"
+        # Committed: this test's connection (another transaction) sees the rows.
+        assert statuses(wamid) == [("sent", None), ("delivered", None)]
+    finally:
+        _delete_committed(schema_name=connection.schema_name, wamid=wamid)
+
+
+def test_sends_of_one_second_ask_redis_once_per_process(monkeypatch):
+    queued = []
+    monkeypatch.setattr(
+        sandbox_reports_deliver_task, "apply_async", lambda args, eta: queued.append((args, eta))
+    )
+    now = timezone.now().replace(microsecond=100_000) + timedelta(seconds=1)
+    happy = [now + timedelta(seconds=delay) for delay in (1, 2, 4)]
+    sandbox._schedule_delivery("memo-ws", happy)
+    assert len(queued) == 3
+
+    def no_redis():
+        raise AssertionError("Redis asked again")
+
+    monkeypatch.setattr(sandbox, "redis_client", no_redis)
+    sandbox._schedule_delivery("memo-ws", [m + timedelta(microseconds=5) for m in happy])
+    assert len(queued) == 3
+
+
+def test_another_process_does_not_queue_a_second_already_queued(monkeypatch):
+    queued = []
+    monkeypatch.setattr(
+        sandbox_reports_deliver_task, "apply_async", lambda args, eta: queued.append((args, eta))
+    )
+    now = timezone.now().replace(microsecond=300_000) + timedelta(seconds=1)
+    happy = [now + timedelta(seconds=delay) for delay in (1, 2, 4)]
+    sandbox._schedule_delivery("memo-other-ws", happy)
+    # A fresh process knows nothing of its own: Redis tells it the runs are queued.
+    monkeypatch.setattr(sandbox, "_QUEUED", set())
+    sandbox._schedule_delivery("memo-other-ws", happy + [now + timedelta(seconds=7)])
+
+    # The three seconds once, then only the second no process had queued.
+    assert [round(eta.timestamp() - now.timestamp(), 1) for _, eta in queued] == [
+        1.7,
+        2.7,
+        4.7,
+        7.7,
+    ]
