@@ -209,8 +209,7 @@ class ContactListCreateApi(PublicApiView):
     def post(self, request: Request) -> Response:
         data = _body(request)
         _require(data, "first_name")
-        source = None if "source_id" in data else services.source_for_api()
-        contact = services.contact_create(data=data, source=source)
+        contact = services.contact_create(data=data, from_api=True)
         return Response(s.ContactSerializer(contact).data, status=201)
 
 
