@@ -81,6 +81,9 @@ class Group(models.Model):
         return self.name
 
 
+_UNREAD = object()
+
+
 class ContactQuerySet(models.QuerySet):
     """Contacts, with an opt-in cached `count()` for large lists (see `with_cached_count`)."""
 
@@ -153,17 +156,17 @@ class ContactQuerySet(models.QuerySet):
 
         return f"contacts:window-edge:{connection.schema_name}:{'newest' if newest else 'oldest'}"
 
-    def _window_edge(self, newest: bool, cached: bytes | None = None):
+    def _window_edge(self, newest: bool, cached: Any = _UNREAD):
         """The creation time of the SEARCH_WINDOW-th newest (oldest) live contact, cached for
         CACHED_COUNT_SECONDS: finding it walks that many index entries, on every searched
         page. A stale edge is harmless: the window is still every live contact on one side
         of a moment, so its matches are still the newest (oldest) ones, and a window that
         holds too few matches falls back to the full search. `cached` is the cached value
-        when the caller has already read it (see `page`)."""
+        (None: none) when the caller has already read it (see `page`)."""
         key = self._window_edge_key(newest)
         # The process's shared client: Django's cache builds a client object (with its table of
         # response callbacks) on every call, which cost a list page more than the round trip.
-        if cached is None:
+        if cached is _UNREAD:
             cached = redis_client().get(key)
         if cached is not None:
             return datetime.fromisoformat(cached.decode()) if cached else None

@@ -247,3 +247,15 @@ def test_a_searched_page_with_cached_count_and_edge_is_one_statement(
         body = reader.post(url, {"search_term": "anurag"}, format="json").json()
     assert [c["first_name"] for c in body["data"]] == ["Anurag 5", "Anurag 4"]
     assert body["pagination"]["total_items"] == 6
+
+
+def test_a_searched_page_with_nothing_cached_reads_redis_once(in_acme, monkeypatch, small_window):
+    monkeypatch.setattr(QUERYSET, "SEARCHED_CACHED_COUNT_FROM", 2)
+    for n in range(6):
+        make_contact(first_name=f"Anurag {n}")
+    counting = _CountingRedis(redis_client())
+    monkeypatch.setattr("apps.contacts.models.redis_client", lambda: counting)
+    rows, total = contact_page(filters=ContactFilters(search="anurag"), page=1, limit=2)
+    assert [r["first_name"] for r in rows] == ["Anurag 5", "Anurag 4"] and total == 6
+    # One read for the edge and the count, then the two values cached.
+    assert counting.commands == ["mget", "set", "set"]
