@@ -436,6 +436,26 @@ def test_retry_after_may_be_a_date():
     assert retry_after_seconds("soon") is None
 
 
+def test_a_claim_takes_exactly_the_slots_even_among_deliveries_due_at_one_moment(
+    acme, make_endpoint, receiver, clock
+):
+    # Found under CI's load: a probe of 4 went out as 5 requests, the claim's subquery
+    # having been evaluated more than once among ties. It is picked once, ties broken by id.
+    from apps.webhooks.services.deliveries import deliveries_claim
+
+    endpoint = make_endpoint(receiver.url("/ok"))
+    for n in range(10):
+        emit(acme, id=f"t{n}")
+    with schema_context(acme.schema_name):
+        events_fan_out(now=clock())
+        Delivery.objects.update(next_attempt_at=clock())
+        due = sorted(Delivery.objects.values_list("id", flat=True))
+        claims = deliveries_claim(
+            now=clock(), slots={endpoint.id: 4}, limit=10, lease=timedelta(seconds=75)
+        )
+    assert sorted(c.delivery_id for c in claims) == due[:4]
+
+
 def test_a_disabled_endpoint_is_not_claimed_even_by_a_worker_that_saw_it_enabled(
     acme, make_endpoint, receiver, clock
 ):

@@ -139,10 +139,13 @@ class Claim:
     manual_retry: bool
 
 
+# The due rows are picked once, in a materialised CTE, then updated. As a subquery in
+# UPDATE ... FROM, a plan that rescans it (the delivery table on the outer side of a nested
+# loop) would run its LIMITs again and, among deliveries due at the same moment, could pick
+# other rows each time: a failing endpoint's probe of 4 once went out as 5 requests. `id`
+# breaks the ties, so the same state always gives the same rows.
 _CLAIM_SQL = """
-UPDATE webhooks_delivery AS d
-   SET next_attempt_at = %(lease_until)s
-  FROM (
+WITH claimed AS MATERIALIZED (
         SELECT due.id
           FROM unnest(%(endpoint_ids)s::uuid[], %(slots)s::int[]) AS s(endpoint_id, slots)
           -- Still enabled now (a 410 may have disabled it since the worker last looked).
@@ -152,12 +155,15 @@ UPDATE webhooks_delivery AS d
                 WHERE endpoint_id = s.endpoint_id
                   AND status = 'pending'
                   AND next_attempt_at <= %(now)s
-                ORDER BY next_attempt_at
+                ORDER BY next_attempt_at, id
                 LIMIT s.slots
                   FOR UPDATE SKIP LOCKED
                ) AS due
          LIMIT %(limit)s
-       ) AS claimed
+)
+UPDATE webhooks_delivery AS d
+   SET next_attempt_at = %(lease_until)s
+  FROM claimed
  WHERE d.id = claimed.id
 RETURNING d.id, d.endpoint_id, d.event_id, d.attempt_count, d.manual_retry
 """
