@@ -99,9 +99,11 @@ class Delivery(models.Model):
             models.UniqueConstraint(fields=["endpoint", "event"], name="delivery_once_per_event")
         ]
         indexes = [
+            # In the claim's order (apps/webhooks/services/deliveries.py): id breaks ties
+            # among deliveries due at one moment, and a claim reads only the rows it takes.
             models.Index(
-                fields=["endpoint", "next_attempt_at"],
-                name="delivery_due",
+                fields=["endpoint", "next_attempt_at", "id"],
+                name="delivery_due_in_order",
                 condition=models.Q(status="pending"),
             ),
             models.Index(fields=["endpoint", "-created_at"], name="delivery_by_endpoint"),
