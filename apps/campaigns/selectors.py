@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +25,7 @@ from apps.campaigns.models import (
 )
 from apps.contacts.models import LIVE, Contact, GroupMember
 from apps.core.errors import NotFound
+from apps.core.rows import model_columns, model_from_row
 from apps.whatsapp.errors import error_info
 
 PREVIEW_SAMPLE = 10
@@ -48,16 +48,6 @@ def campaign_get(*, campaign_id: Any) -> Campaign:
         raise NotFound("Campaign not found.") from None
 
 
-def _instance(model: Any, values: Sequence[Any]) -> Any:
-    """A model instance from a row of all its concrete columns, converted as the ORM would."""
-    fields = model._meta.concrete_fields
-    converted = [
-        f.from_db_value(value, None, connection) if hasattr(f, "from_db_value") else value
-        for f, value in zip(fields, values, strict=True)
-    ]
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
-
-
 _DETAIL_SQL: str | None = None
 
 
@@ -67,16 +57,11 @@ def _detail_sql() -> str:
         from apps.contacts.models import Group, Source
         from apps.message_templates.models import MessageTemplate
 
-        quote = connection.ops.quote_name
-
-        def columns(alias: str, model: Any) -> str:
-            return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
-
         def table(model: Any) -> str:
-            return quote(model._meta.db_table)
+            return connection.ops.quote_name(model._meta.db_table)
 
         _DETAIL_SQL = (
-            f"SELECT {columns('c', Campaign)}, {columns('t', MessageTemplate)}, "  # noqa: S608
+            f"SELECT {model_columns('c', Campaign)}, {model_columns('t', MessageTemplate)}, "  # noqa: S608
             "(SELECT json_agg(json_build_array(a.kind, "
             "CASE WHEN a.kind = %s THEN a.group_id ELSE a.source_id END, "
             "CASE WHEN a.kind = %s THEN g.name ELSE s.name END) ORDER BY a.id)::text "
@@ -107,8 +92,8 @@ def campaign_get_with_audience_rows(*, campaign_id: Any) -> tuple[Campaign, list
     if row is None:
         raise NotFound("Campaign not found.")
     split = len(Campaign._meta.concrete_fields)
-    campaign = _instance(Campaign, row[:split])
-    campaign.template = _instance(MessageTemplate, row[split:-1])
+    campaign = model_from_row(Campaign, row[:split])
+    campaign.template = model_from_row(MessageTemplate, row[split:-1])
     audiences = [
         {"type": kind, "id": uuid.UUID(ref), "name": name}
         for kind, ref, name in json.loads(row[-1] or "[]")

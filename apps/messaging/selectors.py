@@ -4,7 +4,6 @@ messaging limit the last 24 hours used."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from apps.core.errors import NotFound, ValidationFailed
+from apps.core.rows import model_columns, model_from_row
 from apps.messaging.models import Conversation, Message, MessageStatus, StatusEvent
 
 if TYPE_CHECKING:
@@ -230,24 +230,6 @@ class SendReads:
     contact: Contact | None  # the live contact with the number
 
 
-def _columns(alias: str, model: Any) -> str:
-    quote = connection.ops.quote_name
-    return ", ".join(f"{alias}.{quote(f.column)}" for f in model._meta.concrete_fields)
-
-
-def _instance(model: Any, values: Sequence[Any]) -> Any:
-    """A model instance from a row of all its concrete columns, converted as the ORM would
-    (decrypted, JSON decoded); None when the row was not found (a null primary key)."""
-    fields = model._meta.concrete_fields
-    if values[[f.primary_key for f in fields].index(True)] is None:
-        return None
-    converted = [
-        f.from_db_value(value, None, connection) if hasattr(f, "from_db_value") else value
-        for f, value in zip(fields, values, strict=True)
-    ]
-    return model.from_db(connection.alias, [f.attname for f in fields], converted)
-
-
 _SEND_READS_SQL: str | None = None
 
 
@@ -265,8 +247,8 @@ def _send_reads_sql() -> str:
         # and the contact lookup of services._contact_for_phone (same orderings). A row per
         # variant, at least one.
         _SEND_READS_SQL = (
-            f"SELECT {_columns('a', WhatsAppAccount)}, {_columns('c', Contact)}, "  # noqa: S608
-            f"{_columns('t', MessageTemplate)} FROM (SELECT 1) AS one "
+            f"SELECT {model_columns('a', WhatsAppAccount)}, {model_columns('c', Contact)}, "  # noqa: S608
+            f"{model_columns('t', MessageTemplate)} FROM (SELECT 1) AS one "
             f"LEFT JOIN LATERAL (SELECT * FROM {table(WhatsAppAccount)} WHERE is_active "
             "ORDER BY connected_at DESC LIMIT 1) AS a ON true "
             f"LEFT JOIN LATERAL (SELECT * FROM {table(Contact)} WHERE phone = %s "
@@ -290,9 +272,9 @@ def send_reads(*, phone: str, template_name: str) -> SendReads:
     accounts = len(WhatsAppAccount._meta.concrete_fields)
     contacts = accounts + len(Contact._meta.concrete_fields)
     first = rows[0]
-    templates = [_instance(MessageTemplate, row[contacts:]) for row in rows]
+    templates = [model_from_row(MessageTemplate, row[contacts:]) for row in rows]
     return SendReads(
-        account=_instance(WhatsAppAccount, first[:accounts]),
+        account=model_from_row(WhatsAppAccount, first[:accounts]),
         templates={t.language: t for t in templates if t is not None},
-        contact=_instance(Contact, first[accounts:contacts]),
+        contact=model_from_row(Contact, first[accounts:contacts]),
     )
