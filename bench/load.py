@@ -68,7 +68,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench._profiling import CLK_TCK, ROOT, proc_cpu, profile_rows, redis_url_with_db
+
 SLUG = "bench-load"
 DB_NAME = "lynkist_bench_load"
 REDIS_DB = 5
@@ -81,7 +82,6 @@ ENDPOINTS = {
     "send": "POST /messages/template",
     "stats": "GET /campaigns/{id}",
 }
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 # Every contact the bench creates gets the next number, whichever Traffic builds it.
 _CREATED = itertools.count(1)
 
@@ -98,13 +98,6 @@ def _free_port() -> int:
 def _with_db_name(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _redis_url_with_db(url: str, db: int) -> str:
-    if url.startswith("unix://"):
-        return f"{url.split('?')[0]}?db={db}"
-    base, _, last = url.rstrip("/").rpartition("/")
-    return f"{base}/{db}" if last.isdigit() else f"{url.rstrip('/')}/{db}"
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -131,16 +124,6 @@ def _parse_mix(text: str) -> dict[str, int]:
 # ------------------------------------------------------------------------------------------
 # CPU accounting from /proc (Linux)
 # ------------------------------------------------------------------------------------------
-def _proc_cpu(pid: int) -> float | None:
-    """User + system CPU seconds of one process (all its threads), None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
 def _children(pid: int) -> list[int]:
     found = []
     try:
@@ -181,7 +164,7 @@ class CpuGroup:
     def snapshot(self, pids: list[int], *, first: bool) -> None:
         target = self.start if first else self.end
         for pid in pids:
-            value = _proc_cpu(pid)
+            value = proc_cpu(pid)
             if value is not None:
                 target[pid] = value
 
@@ -216,7 +199,7 @@ class Stack:
         self.base_db_url = os.environ.get("DATABASE_URL") or embedded.postgres_url()
         redis_base = os.environ.get("REDIS_URL") or embedded.redis_url()
         self.db_url = _with_db_name(self.base_db_url, DB_NAME)
-        self.redis_url = _redis_url_with_db(redis_base, REDIS_DB)
+        self.redis_url = redis_url_with_db(redis_base, REDIS_DB)
         with psycopg.connect(self.base_db_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')  # a stale run
             conn.execute(f'CREATE DATABASE "{DB_NAME}"')
@@ -668,9 +651,9 @@ def profile(seeded: Seeded, kind: str, requests: int, top: int) -> list[str]:
 
     print(f"\n=== profile: {ENDPOINTS[kind]}, {requests} requests in-process ===")
     print("-- the project's own functions, by cumulative time --")
-    _print_rows(_rows(stats, own_only=True, key="cumulative")[:top], stats.total_tt)
+    _print_rows(profile_rows(stats, own_only=True, key="cumulative")[:top], stats.total_tt)
     print("-- every function, by own (internal) time --")
-    _print_rows(_rows(stats, own_only=False, key="tottime")[:top], stats.total_tt)
+    _print_rows(profile_rows(stats, own_only=False, key="tottime")[:top], stats.total_tt)
     print("-- SQL statements by total time (pass 1) --")
     for statement, times in sorted(by_statement.items(), key=lambda kv: -sum(kv[1]))[:8]:
         print(
@@ -691,31 +674,11 @@ def profile(seeded: Seeded, kind: str, requests: int, top: int) -> list[str]:
             f"{where} {cum / stats.total_tt * 100:.0f} %"
             for cum, _, _, where in [
                 row
-                for row in _rows(stats, own_only=True, key="cumulative")
+                for row in profile_rows(stats, own_only=True, key="cumulative")
                 if not row[3].endswith("(__call__)")  # the middleware chain wraps everything
             ][:6]
         ),
     ]
-
-
-def _where(filename: str, line: int, name: str) -> str:
-    if filename.startswith(str(ROOT)):
-        filename = filename[len(str(ROOT)) + 1 :]
-    elif "site-packages/" in filename:
-        filename = filename.split("site-packages/", 1)[1]
-    return f"{filename}:{line}({name})" if filename != "~" else name
-
-
-def _rows(stats: pstats.Stats, *, own_only: bool, key: str) -> list[tuple]:
-    own = (str(ROOT / "apps"), str(ROOT / "lynkist"))
-    rows = []
-    for (filename, line, name), (_, calls, tottime, cumulative, _) in stats.stats.items():
-        if own_only and not filename.startswith(own):
-            continue
-        rows.append((cumulative, tottime, calls, _where(filename, line, name)))
-    index = 0 if key == "cumulative" else 1
-    rows.sort(key=lambda row: -row[index])
-    return rows
 
 
 def _print_rows(rows: list[tuple], total: float) -> None:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._django import record, setup
+from bench._profiling import redis_url_with_db
 from bench.load import CpuGroup, _machine_busy, _tree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,13 +50,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _redis_url_with_db(url: str, db: int) -> str:
-    if url.startswith("unix://"):
-        return f"{url.split('?')[0]}?db={db}"
-    base, _, last = url.rpartition("/")
-    return f"{base}/{db}" if last.isdigit() else f"{url.rstrip('/')}/{db}"
 
 
 def _wait_for(port: int, process: subprocess.Popen) -> None:
@@ -323,7 +317,7 @@ def main() -> None:
     MetaCallback.objects.all().delete()
     bodies = _bodies(wamids, account.phone_number_id)
 
-    redis_url = _redis_url_with_db(settings.REDIS_URL, 14)
+    redis_url = redis_url_with_db(settings.REDIS_URL, 14)
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()

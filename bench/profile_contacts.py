@@ -26,61 +26,16 @@ time. Figures from a shared 2-core machine drift: compare runs taken back to bac
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import itertools
 import json
 import os
-import pstats
 import random
-import re
-import statistics
-import time
-from collections import Counter
-from pathlib import Path
+
+from bench._profiling import boot, drop_workspace, flush_redis, measure
 
 SLUG = "bench-profile-contacts"
 REDIS_DB = 8
 API = "/api/v1/public"
-ROOT = Path(__file__).resolve().parent.parent
-LITERALS = re.compile(r"'(?:[^']|'')*'(?:::\w+)?|\b\d+\b|\"s\d+_x\d+\"")
-
-
-def _redis_url_with_db(url: str, db: int) -> str:
-    if url.startswith("unix://"):
-        return f"{url.split('?')[0]}?db={db}"
-    base, _, last = url.rstrip("/").rpartition("/")
-    return f"{base}/{db}" if last.isdigit() else f"{url.rstrip('/')}/{db}"
-
-
-def _boot() -> None:
-    os.environ.setdefault("DEBUG", "false")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    from lynkist import embedded
-
-    base = os.environ.get("REDIS_URL") or embedded.redis_url()
-    os.environ["REDIS_URL"] = _redis_url_with_db(base, REDIS_DB)
-    from bench._django import setup
-
-    setup()
-
-
-def _flush_redis() -> None:
-    import redis
-    from django.conf import settings
-
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
-
-
-def _drop_workspace() -> None:
-    from django.db import connection
-
-    from apps.tenancy.models import Tenant
-
-    connection.set_schema_to_public()
-    stale = Tenant.objects.filter(slug=SLUG).first()
-    if stale:
-        stale.delete(force_drop=True)
 
 
 def _forget_created() -> None:
@@ -117,7 +72,7 @@ def seed(contacts: int) -> str:
             # Contacts created by an earlier run would shift the pages: start over.
             fresh = seeded == contacts and Contact.objects.count() == contacts
         if not fresh:
-            _drop_workspace()
+            drop_workspace(SLUG)
             tenant = None
     if tenant is None:
         tenant = tenant_create(slug=SLUG, name="Contacts profile", plan=Plan.ENTERPRISE)
@@ -191,76 +146,6 @@ class Calls:
         )
 
 
-def _where(filename: str, line: int, name: str) -> str:
-    if filename.startswith(str(ROOT)):
-        filename = filename[len(str(ROOT)) + 1 :]
-    elif "site-packages/" in filename:
-        filename = filename.split("site-packages/", 1)[1]
-    return f"{filename}:{line}({name})" if filename != "~" else name
-
-
-def _print_top(stats: pstats.Stats, key: str, top: int, own_only: bool) -> None:
-    index = 3 if key == "cumulative" else 2
-    rows = []
-    for (filename, line, name), values in stats.stats.items():
-        if own_only and not filename.startswith((str(ROOT / "apps"), str(ROOT / "lynkist"))):
-            continue
-        rows.append((values[index], values[2], values[3], values[1], _where(filename, line, name)))
-    rows.sort(key=lambda row: -row[0])
-    total = stats.total_tt
-    print(f"{'cum %':>6} {'own %':>6} {'calls':>8}  function")
-    for _, own, cum, calls, where in rows[:top]:
-        print(f"{cum / total * 100:6.1f} {own / total * 100:6.1f} {calls:8d}  {where}")
-
-
-def measure(name: str, call, requests: int, profile: bool, top: int) -> None:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _ in range(20):  # imports, connections, per-process caches
-        response = call()
-        assert 200 <= response.status_code < 300, (name, response.status_code, response.content)
-    timings, cpus = [], []
-    statements: Counter[str] = Counter()
-    with CaptureQueriesContext(connection) as captured:
-        for _ in range(requests):
-            cpu, started = time.process_time(), time.perf_counter()
-            response = call()
-            timings.append(time.perf_counter() - started)
-            cpus.append(time.process_time() - cpu)
-            assert 200 <= response.status_code < 300, (name, response.status_code)
-    seconds: Counter[str] = Counter()
-    for query in captured.captured_queries:
-        # Literals out, so that one statement with new values counts as the same statement.
-        sql = LITERALS.sub("?", " ".join(query["sql"].split()))[:100]
-        statements[sql] += 1
-        seconds[sql] += float(query["time"])
-    sql_ms = sum(float(q["time"]) for q in captured.captured_queries) / requests * 1000
-    print(f"\n=== {name}: {requests} requests in-process ===")
-    print(
-        f"wall mean {statistics.fmean(timings) * 1000:.2f} ms, p50 "
-        f"{statistics.median(timings) * 1000:.2f} ms; CPU mean "
-        f"{statistics.fmean(cpus) * 1000:.2f} ms; "
-        f"{len(captured.captured_queries) / requests:.2f} statements and {sql_ms:.2f} ms SQL "
-        "per request"
-    )
-    print("-- statements per request (count, ms) --")
-    for sql, count in statements.most_common(12):
-        print(f"{count / requests:5.2f} {seconds[sql] / requests * 1000:6.2f}  {sql}")
-    if not profile:
-        return
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(requests):
-        call()
-    profiler.disable()
-    stats = pstats.Stats(profiler, stream=io.StringIO())
-    print(f"-- the project's functions by cumulative time ({stats.total_tt:.2f} s profiled) --")
-    _print_top(stats, "cumulative", top, own_only=True)
-    print("-- every function by own time --")
-    _print_top(stats, "tottime", top, own_only=False)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
@@ -270,8 +155,8 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--keep", action="store_true", help="keep the workspace for next run")
     args = parser.parse_args()
-    _boot()
-    _flush_redis()
+    boot(REDIS_DB)
+    flush_redis()
     try:
         calls = Calls(seed(args.contacts), args.contacts)
         for name, label in (
@@ -280,13 +165,15 @@ def main() -> None:
             ("create", "POST /contacts"),
         ):
             if args.endpoint in (name, "all"):
-                measure(label, getattr(calls, name), args.requests, args.profile, args.top)
+                measure(
+                    label, getattr(calls, name), args.requests, profile=args.profile, top=args.top
+                )
     finally:
         if args.keep:
             _forget_created()
         else:
-            _drop_workspace()
-        _flush_redis()
+            drop_workspace(SLUG)
+        flush_redis()
 
 
 if __name__ == "__main__":

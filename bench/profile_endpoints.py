@@ -24,61 +24,14 @@ time. Figures from a shared 2-core machine drift: compare runs taken back to bac
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import json
-import os
-import pstats
 import random
-import re
-import statistics
-import time
-from collections import Counter
-from pathlib import Path
+
+from bench._profiling import boot, drop_workspace, flush_redis, measure
 
 SLUG = "bench-profile"
 REDIS_DB = 7
 API = "/api/v1/public"
-ROOT = Path(__file__).resolve().parent.parent
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-LITERALS = re.compile(r"'(?:[^']|'')*'(?:::\w+)?|\b\d+\b|\"s\d+_x\d+\"")
-
-
-def _redis_url_with_db(url: str, db: int) -> str:
-    if url.startswith("unix://"):
-        return f"{url.split('?')[0]}?db={db}"
-    base, _, last = url.rstrip("/").rpartition("/")
-    return f"{base}/{db}" if last.isdigit() else f"{url.rstrip('/')}/{db}"
-
-
-def _boot() -> None:
-    os.environ.setdefault("DEBUG", "false")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    from lynkist import embedded
-
-    base = os.environ.get("REDIS_URL") or embedded.redis_url()
-    os.environ["REDIS_URL"] = _redis_url_with_db(base, REDIS_DB)
-    from bench._django import setup
-
-    setup()
-
-
-def _flush_redis() -> None:
-    import redis
-    from django.conf import settings
-
-    redis.Redis.from_url(settings.REDIS_URL).flushdb()
-
-
-def _drop_workspace() -> None:
-    from django.db import connection
-
-    from apps.tenancy.models import Tenant
-
-    connection.set_schema_to_public()
-    stale = Tenant.objects.filter(slug=SLUG).first()
-    if stale:
-        stale.delete(force_drop=True)
 
 
 def seed(contacts: int) -> tuple[str, str, str]:
@@ -98,7 +51,7 @@ def seed(contacts: int) -> tuple[str, str, str]:
     from apps.tenancy.services import tenant_create
     from bench._django import fill_contacts
 
-    _drop_workspace()
+    drop_workspace(SLUG)
     tenant = tenant_create(slug=SLUG, name="Profile bench", plan=Plan.ENTERPRISE)
     Tenant.objects.filter(pk=tenant.pk).update(
         custom_requests_per_minute=1_000_000_000, custom_requests_per_day=2_000_000_000
@@ -178,104 +131,6 @@ class Calls:
         return self.client.get(f"{API}/campaigns/{self.campaign_id}")
 
 
-def _where(filename: str, line: int, name: str) -> str:
-    if filename.startswith(str(ROOT)):
-        filename = filename[len(str(ROOT)) + 1 :]
-    elif "site-packages/" in filename:
-        filename = filename.split("site-packages/", 1)[1]
-    return f"{filename}:{line}({name})" if filename != "~" else name
-
-
-def _print_top(stats: pstats.Stats, key: str, top: int, own_only: bool) -> None:
-    index = 3 if key == "cumulative" else 2
-    rows = []
-    for (filename, line, name), values in stats.stats.items():
-        if own_only and not filename.startswith((str(ROOT / "apps"), str(ROOT / "lynkist"))):
-            continue
-        rows.append((values[index], values[2], values[3], values[1], _where(filename, line, name)))
-    rows.sort(key=lambda row: -row[0])
-    total = stats.total_tt
-    print(f"{'cum %':>6} {'own %':>6} {'calls':>8}  function")
-    for _, own, cum, calls, where in rows[:top]:
-        print(f"{cum / total * 100:6.1f} {own / total * 100:6.1f} {calls:8d}  {where}")
-
-
-def _backend_pid() -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
-
-
-def _proc_cpu(pid: int) -> float | None:
-    """User + system CPU seconds of a process on this machine, None if it cannot be read."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def measure(name: str, call, requests: int, profile: bool, top: int) -> None:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _ in range(20):  # imports, connections, per-process caches
-        response = call()
-        assert response.status_code == 200, (name, response.status_code, response.content)
-    timings = []
-    statements: Counter[str] = Counter()
-    backend = _backend_pid()
-    backend_before = _proc_cpu(backend)
-    cpu_before = time.process_time()
-    with CaptureQueriesContext(connection) as captured:
-        for _ in range(requests):
-            started = time.perf_counter()
-            response = call()
-            timings.append(time.perf_counter() - started)
-            assert response.status_code == 200, (name, response.status_code)
-    cpu = (time.process_time() - cpu_before) / requests * 1000
-    backend_after = _proc_cpu(backend)
-    seconds: Counter[str] = Counter()
-    for query in captured.captured_queries:
-        # Literals out, so that one statement with new values counts as the same statement.
-        sql = LITERALS.sub("?", " ".join(query["sql"].split()))[:100]
-        statements[sql] += 1
-        seconds[sql] += float(query["time"])
-    sql_ms = sum(float(q["time"]) for q in captured.captured_queries) / requests * 1000
-    print(f"\n=== {name}: {requests} requests in-process ===")
-    print(
-        f"mean {statistics.fmean(timings) * 1000:.2f} ms, p50 "
-        f"{statistics.median(timings) * 1000:.2f} ms, "
-        f"{len(captured.captured_queries) / requests:.1f} queries and {sql_ms:.2f} ms SQL "
-        "per request"
-    )
-    # CPU is what the load bench runs out of; wall time here also waits on a shared database.
-    server = (
-        f"{(backend_after - backend_before) / requests * 1000:.2f} ms"
-        if backend_before is not None and backend_after is not None
-        else "not readable (not on this machine)"
-    )
-    print(f"CPU per request: this process {cpu:.2f} ms, its PostgreSQL backend {server}")
-    print("-- statements per request (count, ms) --")
-    for sql, count in statements.most_common(20):
-        print(f"{count / requests:5.1f} {seconds[sql] / requests * 1000:6.2f}  {sql}")
-    if not profile:
-        return
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(requests):
-        call()
-    profiler.disable()
-    stats = pstats.Stats(profiler, stream=io.StringIO())
-    print(f"-- the project's functions by cumulative time ({stats.total_tt:.2f} s profiled) --")
-    _print_top(stats, "cumulative", top, own_only=True)
-    print("-- every function by own time --")
-    _print_top(stats, "tottime", top, own_only=False)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
@@ -284,18 +139,30 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=25)
     args = parser.parse_args()
-    _boot()
-    _flush_redis()
+    boot(REDIS_DB)
+    flush_redis()
     try:
         secret, _, campaign_id = seed(args.contacts)
         calls = Calls(secret, campaign_id, args.contacts)
         if args.endpoint in ("send", "all"):
-            measure("POST /messages/template", calls.send, args.requests, args.profile, args.top)
+            measure(
+                "POST /messages/template",
+                calls.send,
+                args.requests,
+                profile=args.profile,
+                top=args.top,
+            )
         if args.endpoint in ("stats", "all"):
-            measure("GET /campaigns/{id}", calls.stats, args.requests, args.profile, args.top)
+            measure(
+                "GET /campaigns/{id}",
+                calls.stats,
+                args.requests,
+                profile=args.profile,
+                top=args.top,
+            )
     finally:
-        _drop_workspace()
-        _flush_redis()
+        drop_workspace(SLUG)
+        flush_redis()
 
 
 if __name__ == "__main__":
