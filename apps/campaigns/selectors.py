@@ -4,6 +4,7 @@ contact picker and messaging-limit warning, and the overview's figures."""
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from apps.campaigns.models import (
 )
 from apps.contacts.models import LIVE, Contact, GroupMember
 from apps.core.errors import NotFound
-from apps.core.rows import model_columns, model_from_row
+from apps.core.rows import model_columns, model_from_row, model_table
 from apps.whatsapp.errors import error_info
 
 PREVIEW_SAMPLE = 10
@@ -48,31 +49,24 @@ def campaign_get(*, campaign_id: Any) -> Campaign:
         raise NotFound("Campaign not found.") from None
 
 
-_DETAIL_SQL: str | None = None
-
-
+@functools.cache
 def _detail_sql() -> str:
-    global _DETAIL_SQL
-    if _DETAIL_SQL is None:
-        from apps.contacts.models import Group, Source
-        from apps.message_templates.models import MessageTemplate
+    from apps.contacts.models import Group, Source
+    from apps.message_templates.models import MessageTemplate
 
-        def table(model: Any) -> str:
-            return connection.ops.quote_name(model._meta.db_table)
-
-        _DETAIL_SQL = (
-            f"SELECT {model_columns('c', Campaign)}, {model_columns('t', MessageTemplate)}, "  # noqa: S608
-            "(SELECT json_agg(json_build_array(a.kind, "
-            "CASE WHEN a.kind = %s THEN a.group_id ELSE a.source_id END, "
-            "CASE WHEN a.kind = %s THEN g.name ELSE s.name END) ORDER BY a.id)::text "
-            f"FROM {table(CampaignAudience)} a "
-            f"LEFT JOIN {table(Group)} g ON g.id = a.group_id "
-            f"LEFT JOIN {table(Source)} s ON s.id = a.source_id "
-            "WHERE a.campaign_id = c.id AND a.kind IN (%s, %s)) "
-            f"FROM {table(Campaign)} c JOIN {table(MessageTemplate)} t ON t.id = c.template_id "
-            "WHERE c.id = %s"
-        )
-    return _DETAIL_SQL
+    return (
+        f"SELECT {model_columns('c', Campaign)}, {model_columns('t', MessageTemplate)}, "  # noqa: S608
+        "(SELECT json_agg(json_build_array(a.kind, "
+        "CASE WHEN a.kind = %s THEN a.group_id ELSE a.source_id END, "
+        "CASE WHEN a.kind = %s THEN g.name ELSE s.name END) ORDER BY a.id)::text "
+        f"FROM {model_table(CampaignAudience)} a "
+        f"LEFT JOIN {model_table(Group)} g ON g.id = a.group_id "
+        f"LEFT JOIN {model_table(Source)} s ON s.id = a.source_id "
+        "WHERE a.campaign_id = c.id AND a.kind IN (%s, %s)) "
+        f"FROM {model_table(Campaign)} c "
+        f"JOIN {model_table(MessageTemplate)} t ON t.id = c.template_id "
+        "WHERE c.id = %s"
+    )
 
 
 def campaign_get_with_audience_rows(*, campaign_id: Any) -> tuple[Campaign, list[dict[str, Any]]]:

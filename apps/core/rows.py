@@ -10,6 +10,10 @@ from typing import Any
 from django.db import connection
 
 
+def model_table(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
 def model_columns(alias: str, model: Any) -> str:
     """Every concrete column of `model`, qualified by `alias`, in the ORM's order."""
     quote = connection.ops.quote_name

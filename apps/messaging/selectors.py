@@ -3,6 +3,7 @@ messaging limit the last 24 hours used."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from apps.core.errors import NotFound, ValidationFailed
-from apps.core.rows import model_columns, model_from_row
+from apps.core.rows import model_columns, model_from_row, model_table
 from apps.messaging.models import Conversation, Message, MessageStatus, StatusEvent
 
 if TYPE_CHECKING:
@@ -230,32 +231,24 @@ class SendReads:
     contact: Contact | None  # the live contact with the number
 
 
-_SEND_READS_SQL: str | None = None
-
-
+@functools.cache
 def _send_reads_sql() -> str:
-    global _SEND_READS_SQL
-    if _SEND_READS_SQL is None:
-        from apps.contacts.models import Contact
-        from apps.message_templates.models import MessageTemplate
-        from apps.whatsapp.models import WhatsAppAccount
+    from apps.contacts.models import Contact
+    from apps.message_templates.models import MessageTemplate
+    from apps.whatsapp.models import WhatsAppAccount
 
-        def table(model: Any) -> str:
-            return connection.ops.quote_name(model._meta.db_table)
-
-        # The ORM's reads, each as it was: whatsapp_account_active(), the template's variants,
-        # and the contact lookup of services._contact_for_phone (same orderings). A row per
-        # variant, at least one.
-        _SEND_READS_SQL = (
-            f"SELECT {model_columns('a', WhatsAppAccount)}, {model_columns('c', Contact)}, "  # noqa: S608
-            f"{model_columns('t', MessageTemplate)} FROM (SELECT 1) AS one "
-            f"LEFT JOIN LATERAL (SELECT * FROM {table(WhatsAppAccount)} WHERE is_active "
-            "ORDER BY connected_at DESC LIMIT 1) AS a ON true "
-            f"LEFT JOIN LATERAL (SELECT * FROM {table(Contact)} WHERE phone = %s "
-            "AND archived_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 1) AS c ON true "
-            f"LEFT JOIN {table(MessageTemplate)} AS t ON t.name = %s"
-        )
-    return _SEND_READS_SQL
+    # The ORM's reads, each as it was: whatsapp_account_active(), the template's variants,
+    # and the contact lookup of services._contact_for_phone (same orderings). A row per
+    # variant, at least one.
+    return (
+        f"SELECT {model_columns('a', WhatsAppAccount)}, {model_columns('c', Contact)}, "  # noqa: S608
+        f"{model_columns('t', MessageTemplate)} FROM (SELECT 1) AS one "
+        f"LEFT JOIN LATERAL (SELECT * FROM {model_table(WhatsAppAccount)} WHERE is_active "
+        "ORDER BY connected_at DESC LIMIT 1) AS a ON true "
+        f"LEFT JOIN LATERAL (SELECT * FROM {model_table(Contact)} WHERE phone = %s "
+        "AND archived_at IS NULL ORDER BY created_at DESC, id DESC LIMIT 1) AS c ON true "
+        f"LEFT JOIN {model_table(MessageTemplate)} AS t ON t.name = %s"
+    )
 
 
 def send_reads(*, phone: str, template_name: str) -> SendReads:
