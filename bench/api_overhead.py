@@ -158,9 +158,9 @@ def main() -> None:
         # Warm every worker's connections and imports.
         _sequential(port, "/api/v1/public/me", auth, 50)
         _sequential(port, PLAIN, {}, 50)
-        # Interleave the two so drift in the machine's load hits both alike.
+        # Interleave the two in small rounds, so that drift in the machine's load hits both alike.
         me, plain = [], []
-        rounds = 4
+        rounds = 20
         for _ in range(rounds):
             me += _sequential(port, "/api/v1/public/me", auth, args.requests // rounds)
             plain += _sequential(port, PLAIN, {}, args.requests // rounds)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
+from apps.api.authentication import PREFETCH_ATTRIBUTE, prefetch_admission
 from apps.api.errors import (
     DEFAULT_MESSAGES,
     ENVELOPE_ATTRIBUTE,
@@ -52,6 +53,36 @@ class PublicApiErrorMiddleware:
         response = error_json_response(status=status, code=code, message=message)
         if original.has_header("Allow"):
             response["Allow"] = original["Allow"]
+        return response
+
+
+class RateLimitPrefetchMiddleware:
+    """Sends a public API request's rate-limit count to Redis as the request comes in, so
+    the round trip overlaps the work between here and the view's authentication (middleware,
+    URL resolution, DRF's set-up) instead of adding to it: about 0.1 ms of a `GET /me` on a
+    quiet 2-core VM, where waking Redis and then the worker costs more than the round trip's
+    own 75 µs.
+
+    Only for a key this process holds a copy of that would admit the request
+    (apps.api.authentication.prefetch_admission); the view's authentication takes the count
+    over and decides as before. A request no view authenticated (an unknown path, the
+    OpenAPI document) was still counted, so its answer is read here and its response gets
+    the rate-limit headers like every other."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path_info.startswith(PUBLIC_API_PREFIX):
+            return self.get_response(request)
+        prefetched = prefetch_admission(request)
+        setattr(request, PREFETCH_ATTRIBUTE, prefetched)
+        response = self.get_response(request)
+        if prefetched is not None and not prefetched.consumed:
+            rate_limit = prefetched.pending.result()
+            if rate_limit is not None:
+                for header, value in rate_limit.headers().items():
+                    response[header] = value
         return response
 
 

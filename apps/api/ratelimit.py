@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass
 
 from apps.api.errors import ErrorCode
-from apps.api.redis import run_script
+from apps.api.redis import ScriptCall
 from apps.apikeys.services import LAST_USED_KEY
 from apps.core.errors import ApplicationError
 from apps.tenancy.models import Tenant
+from apps.tenancy.plans import PlanLimits
 
 _SCRIPT = """
 local minute = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -108,13 +109,38 @@ def rate_limit_hit(
 
     With `stamp` (its Redis key and the value the caller's cached key was read under), first
     check that the copy is still current; None means it is not, and nothing was counted."""
+    return rate_limit_start(tenant=tenant, api_key_id=api_key_id, stamp=stamp).result()
+
+
+class PendingRateLimit:
+    """A count sent to Redis whose answer is read by `result()`."""
+
+    def __init__(self, call: ScriptCall, limits: PlanLimits, minute_reset: int, day_reset: int):
+        self._call, self._limits = call, limits
+        self._resets = (minute_reset, day_reset)
+
+    def result(self) -> RateLimitResult | None:
+        allowed, minute_used, day_used = self._call.reply()
+        if allowed == -1:
+            return None
+        limits, (minute_reset, day_reset) = self._limits, self._resets
+        per_minute, per_day = limits.requests_per_minute, limits.requests_per_day
+        minute = Window("minute", per_minute, int(minute_used), MINUTE, minute_reset)
+        day = Window("day", per_day, int(day_used), DAY, day_reset)
+        return RateLimitResult(allowed=bool(allowed), windows=(minute, day))
+
+
+def rate_limit_start(
+    *, tenant: Tenant, api_key_id: int | None = None, stamp: tuple[str, str] | None = None
+) -> PendingRateLimit:
+    """`rate_limit_hit`, sent now and answered later (see PendingRateLimit.result)."""
     stamp_key, stamp_value = stamp or ("", "")
     limits = tenant.limits
     current = now()
     minute_index, day_index = int(current // MINUTE), int(current // DAY)
     minute_reset = max(math.ceil((minute_index + 1) * MINUTE - current), 1)
     day_reset = max(math.ceil((day_index + 1) * DAY - current), 1)
-    allowed, minute_used, day_used = run_script(
+    call = ScriptCall(
         _SCRIPT,
         keys=[
             f"ratelimit:{tenant.pk}:m:{minute_index}",
@@ -132,15 +158,7 @@ def rate_limit_hit(
             stamp_value,
         ],
     )
-    if allowed == -1:
-        return None
-    return RateLimitResult(
-        allowed=bool(allowed),
-        windows=(
-            Window("minute", limits.requests_per_minute, int(minute_used), MINUTE, minute_reset),
-            Window("day", limits.requests_per_day, int(day_used), DAY, day_reset),
-        ),
-    )
+    return PendingRateLimit(call, limits, minute_reset, day_reset)
 
 
 def rate_limited_error(result: RateLimitResult) -> RateLimited:

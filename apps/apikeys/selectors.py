@@ -115,10 +115,9 @@ class ApiKeyLookup:
 def api_key_lookup(*, key_hash: str, fresh: bool = False) -> ApiKeyLookup:
     """The key for this secret's hash: this process's copy unless `fresh`, else the
     database's (then kept as the copy). Unknown hashes are never cached."""
+    if not fresh and (cached := api_key_cached_lookup(key_hash=key_hash)) is not None:
+        return cached
     stamp_key = stamp_key_for(key_hash)
-    if not fresh and (entry := _cache.get(key_hash)) is not None:
-        attributes, stamp = entry
-        return ApiKeyLookup(_instances(attributes), stamp_key, stamp, cached=True)
     stamp = _current_stamp(stamp_key)
     row = _row_by_secret_hash(key_hash)
     if row is None:
@@ -129,6 +128,14 @@ def api_key_lookup(*, key_hash: str, fresh: bool = False) -> ApiKeyLookup:
     attributes = _attributes(row)
     _cache[key_hash] = (attributes, stamp)
     return ApiKeyLookup(_instances(attributes), stamp_key, stamp, cached=False)
+
+
+def api_key_cached_lookup(*, key_hash: str) -> ApiKeyLookup | None:
+    """This process's copy of the key for this hash, or None if it holds none (no query)."""
+    if (entry := _cache.get(key_hash)) is None:
+        return None
+    attributes, stamp = entry
+    return ApiKeyLookup(_instances(attributes), stamp_key_for(key_hash), stamp, cached=True)
 
 
 def _current_stamp(stamp_key: str) -> str:

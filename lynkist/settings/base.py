@@ -101,6 +101,8 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
     "apps.core.middleware.ContentSecurityPolicyMiddleware",
+    # Outside the error envelope, so that its headers reach the final response.
+    "apps.api.middleware.RateLimitPrefetchMiddleware",
     # Inside the request id: public API errors that never reach a view still get the envelope.
     "apps.api.middleware.PublicApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
