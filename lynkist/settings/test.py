@@ -32,6 +32,9 @@ CACHES = {
     }
 }
 CELERY_BROKER_URL = celery_url(REDIS_URL)
+# Imports write with one connection: a test's data is in its transaction, which another
+# connection cannot see (tests/contacts/test_import_writers.py commits to test two).
+CONTACTS_IMPORT_WRITERS = 1
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Webhook tests deliver to real HTTP servers on loopback.
 WEBHOOKS_ALLOW_LOOPBACK = True

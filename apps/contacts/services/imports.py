@@ -37,6 +37,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
@@ -61,6 +62,15 @@ MAX_BYTES = getattr(settings, "CONTACTS_IMPORT_MAX_BYTES", 250 * 1024 * 1024)
 # Rows per batch: one transaction, one COPY and a few set-based statements each. Larger
 # batches are faster but hold more rows (and their raw cells) in memory at once.
 BATCH_ROWS = 10_000
+# Batches written at once, each by a thread with its own database connection: PostgreSQL's
+# index upkeep (the search index above all) is most of an import's cost and runs on one core
+# per connection. Commits stay in file order (see _write_batch), so a resumed import and the
+# report stay true. Tests that run inside a transaction use one.
+WRITERS = getattr(settings, "CONTACTS_IMPORT_WRITERS", 2)
+WAIT_LIMIT = 600  # seconds a batch waits for the one before it to commit
+# The first batch is smaller: nothing is written until it is ready, and a full one takes the
+# reader about 0.8 s; later batches are read while the previous one is written.
+FIRST_BATCH_ROWS = 2_000
 HEAD_BYTES = 64 * 1024
 PREVIEW_ROWS = 10
 CONTACT_FIELDS = ("first_name", "last_name", "phone", "email", "company", "job_title", "status")
@@ -395,13 +405,9 @@ def import_run(*, job_id: uuid.UUID | str) -> ImportJob:
     )
     reader_thread.start()
     try:
-        while True:
-            item = prepared.get()
-            if item is None:
-                break
-            if isinstance(item, _ReadFailure):
-                return _finish(job, ImportStatus.FAILED, item.message)
-            _write_batch(job, item)
+        end = _Writers(job, prepared).run(WRITERS)
+        if isinstance(end, _ReadFailure):
+            return _finish(job, ImportStatus.FAILED, end.message)
     finally:
         stop.set()
         while reader_thread.is_alive():
@@ -424,6 +430,111 @@ class _Batch:
     staged: list[tuple]
     failures: list[ImportFailure]
     cells_by_row: dict[int, list[str]]
+    phones: set[str]
+    # A phone of this batch is in the previous one too: written after it, not beside it.
+    after_previous: bool = False
+
+
+class _EarlierBatchLost(Exception):
+    """A batch before this one did not commit; this one must not either."""
+
+
+class _Writers:
+    """Writes the reader's batches with `count` threads (this one among them), each batch in
+    a transaction of its own. Batches are taken in file order; two written at once are
+    neighbours in the file and share no phone (a batch that does waits for the one before
+    it), so neither waits on the other's rows, and each commits after the one before it
+    (see _write_batch). After an error no batch is taken, and none after the failed one
+    commits."""
+
+    def __init__(self, job: ImportJob, prepared: queue.Queue) -> None:
+        self.job, self.prepared = job, prepared
+        self.taking = threading.Lock()
+        self.changed = threading.Condition()
+        self.next_number = 0
+        self.rows_before = job.rows_processed
+        self.committed = -1  # the number of the last batch committed
+        self.end: _ReadFailure | None = None
+        self.ended = False
+        self.error: BaseException | None = None
+
+    def run(self, count: int) -> _ReadFailure | None:
+        """Write every batch; what ended the file (None, or the read failure)."""
+        tenant = connection.tenant
+        helpers = [
+            threading.Thread(target=self._helper, args=(tenant,), name=f"contact-import-writer-{n}")
+            for n in range(1, count)
+        ]
+        for helper in helpers:
+            helper.start()
+        try:
+            self._write()
+        finally:
+            for helper in helpers:
+                helper.join()
+        if self.error is not None:
+            raise self.error
+        return self.end
+
+    def _helper(self, tenant) -> None:
+        try:
+            connection.set_tenant(tenant)
+            self._write()
+        except BaseException as exc:  # noqa: BLE001 - raised again by run()
+            self._stop(exc)
+        finally:
+            connection.close()
+
+    def _stop(self, error: BaseException) -> None:
+        with self.changed:
+            self.error = self.error or error
+            self.changed.notify_all()
+
+    def _take(self) -> tuple[int, int, _Batch] | None:
+        with self.taking:
+            while not self.ended and self.error is None:
+                try:
+                    item = self.prepared.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                if item is None or isinstance(item, _ReadFailure):
+                    self.ended, self.end = True, item
+                    return None
+                taken = (self.next_number, self.rows_before, item)
+                self.next_number += 1
+                self.rows_before += item.rows
+                return taken
+            return None
+
+    def _write(self) -> None:
+        while (taken := self._take()) is not None:
+            number, rows_before, batch = taken
+            try:
+                if batch.after_previous:
+                    self._wait_for_commit_of(number - 1)
+                _write_batch(
+                    self.job,
+                    batch,
+                    rows_before=rows_before,
+                    before_counting=functools.partial(self._wait_for_commit_of, number - 1),
+                )
+            except BaseException as exc:  # noqa: BLE001 - raised again by run()
+                self._stop(exc)
+                return
+            with self.changed:
+                self.committed = max(self.committed, number)
+                self.changed.notify_all()
+
+    def _wait_for_commit_of(self, number: int) -> None:
+        # A batch takes seconds. The limit only matters if a batch ever waited on the rows
+        # of the one after it (the phone check above prevents that): it fails, resumably,
+        # instead of hanging.
+        with self.changed:
+            self.changed.wait_for(
+                lambda: self.committed >= number or self.error is not None, timeout=WAIT_LIMIT
+            )
+            if self.committed < number:
+                raise _EarlierBatchLost
 
 
 def _read_batches(job: ImportJob, prepared: queue.Queue, stop: threading.Event) -> None:
@@ -446,6 +557,16 @@ def _read_batches(job: ImportJob, prepared: queue.Queue, stop: threading.Event) 
             next(reader, None)  # the header line
             already = job.rows_processed
             batch: list[tuple[int, list[str]]] = []
+            batch_rows = min(FIRST_BATCH_ROWS, BATCH_ROWS)
+            previous_phones: set[str] = set()
+
+            def prepared_batch(bytes_read: int) -> _Batch:
+                nonlocal previous_phones
+                prepared_ = _prepare_batch(job, batch, bytes_read=bytes_read)
+                prepared_.after_previous = not prepared_.phones.isdisjoint(previous_phones)
+                previous_phones = prepared_.phones
+                return prepared_
+
             for cells in reader:
                 row_number += 1
                 # A blank line (every cell empty or spaces) is no row; the join is the same
@@ -456,11 +577,11 @@ def _read_batches(job: ImportJob, prepared: queue.Queue, stop: threading.Event) 
                     already -= 1
                     continue
                 batch.append((row_number, cells))
-                if len(batch) >= BATCH_ROWS:
-                    if not put(_prepare_batch(job, batch, bytes_read=raw.tell())):
+                if len(batch) >= batch_rows:
+                    if not put(prepared_batch(raw.tell())):
                         return
-                    batch = []
-            if batch and not put(_prepare_batch(job, batch, bytes_read=job.file_size)):
+                    batch, batch_rows = [], BATCH_ROWS
+            if batch and not put(prepared_batch(job.file_size)):
                 return
     except (UnicodeDecodeError, csv.Error) as exc:
         put(_ReadFailure(_read_error(exc, row_number + 1)))
@@ -521,7 +642,7 @@ def _prepare_batch(
                 json.dumps(contact.get("custom_fields", {})),
             )
         )
-    return _Batch(len(batch), bytes_read, staged, failures, cells_by_row)
+    return _Batch(len(batch), bytes_read, staged, failures, cells_by_row, set(first_row_of_phone))
 
 
 def _array_literal(values: list[str]) -> str:
@@ -530,7 +651,15 @@ def _array_literal(values: list[str]) -> str:
     return "{" + ",".join(f'"{v}"' for v in quoted) + "}"
 
 
-def _write_batch(job: ImportJob, batch: _Batch) -> None:
+def _write_batch(
+    job: ImportJob, batch: _Batch, *, rows_before: int, before_counting: Callable[[], None]
+) -> None:
+    """Write one batch and count it on the job, in one transaction.
+
+    `before_counting` waits until the batch before this one committed (it raises if that
+    batch failed), and the count only applies to the rows counted before this batch. So
+    batches commit in file order, and the job's counters always describe the rows a resumed
+    import skips."""
     failures = list(batch.failures)
     staged, cells_by_row = batch.staged, batch.cells_by_row
     with transaction.atomic():
@@ -542,18 +671,17 @@ def _write_batch(job: ImportJob, batch: _Batch) -> None:
                 for number, reason in sql_failures
             ]
         ImportFailure.objects.bulk_create(failures, batch_size=2000)
-        job.rows_processed += batch.rows
-        job.bytes_processed = min(batch.bytes_read, job.file_size)
-        job.created_count += created
-        job.updated_count += updated
-        job.skipped_count += skipped
-        job.failed_count += len(failures)
-        job.save(
-            update_fields=[
-                "rows_processed", "bytes_processed", "created_count", "updated_count",
-                "skipped_count", "failed_count",
-            ]
-        )  # fmt: skip
+        before_counting()
+        counted = ImportJob.objects.filter(pk=job.pk, rows_processed=rows_before).update(
+            rows_processed=F("rows_processed") + batch.rows,
+            bytes_processed=min(batch.bytes_read, job.file_size),
+            created_count=F("created_count") + created,
+            updated_count=F("updated_count") + updated,
+            skipped_count=F("skipped_count") + skipped,
+            failed_count=F("failed_count") + len(failures),
+        )
+        if not counted:
+            raise _EarlierBatchLost
 
 
 def _failure(job: ImportJob, number: int, cells: list[str], reason: str) -> ImportFailure:
