@@ -277,6 +277,13 @@ WEBHOOKS_REQUIRE_HTTPS = env_bool("WEBHOOKS_REQUIRE_HTTPS", not DEBUG)
 WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOKS_TIMEOUT_SECONDS", "15"))
 
 # ------------------------------------------------------------------------------------------
+# Contacts
+# ------------------------------------------------------------------------------------------
+# Database connections a CSV import writes its batches with, side by side (see
+# apps.contacts.services.imports.WRITERS).
+CONTACTS_IMPORT_WRITERS = max(1, int(os.environ.get("CONTACTS_IMPORT_WRITERS", "2")))
+
+# ------------------------------------------------------------------------------------------
 # REST framework (the public API's settings live in apps/api)
 # ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
