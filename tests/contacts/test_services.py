@@ -451,3 +451,50 @@ def test_chaining_a_searched_list_keeps_every_filter(in_acme, small_search_windo
         make_contact(first_name=f"Anurag {n}", status="lead" if n == 0 else "customer")
     found = contact_list(filters=ContactFilters(search="anurag")).filter(status="lead")
     assert [c.first_name for c in found[0:3]] == ["Anurag 0"]
+
+
+@pytest.mark.parametrize(
+    ("term", "narrow"),
+    [
+        ("+91 97000 12345", True),  # nine digits or more: a handful of numbers
+        ("+9197000", False),  # a short prefix may hold a large share of the numbers
+        ("9197000123", False),  # without "+" the term is searched as text too
+        ("user.777777@", True),  # a whole word no statistics call common
+        ("company 1234", True),  # a long rare prefix
+        ("company 12", False),  # "12" starts too many numbers for the statistics to know
+        ("anurag", False),  # one piece: trigrams, no word to look up
+        ("", False),
+    ],
+)
+def test_a_narrow_term_is_one_an_index_leads_straight_to(in_acme, term, narrow):
+    from apps.contacts import selectors
+
+    selectors._word_statistics.clear()
+    assert selectors.search_is_narrow(term) is narrow
+
+
+def test_a_narrow_term_skips_the_window_and_runs_one_search(in_acme, small_search_window):
+    """A rare term has too few matches among the newest contacts: walking the window first
+    would only add a scan before the full search."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    older = make_contact(first_name="Old", email="user.777777@example.test")
+    for n in range(5):
+        make_contact(first_name=f"Filler {n}")
+    newer = make_contact(first_name="New", email="user.777777@example.org")
+    contact_list(filters=ContactFilters(search="user.777777@"))  # word statistics read
+    with CaptureQueriesContext(connection) as queries:
+        found = list(contact_list(filters=ContactFilters(search="user.777777@"))[0:20])
+    assert _ids(found) == [newer.pk, older.pk]
+    assert len(queries) == 1
+    assert '"contacts_contact"."created_at" >=' not in queries[0]["sql"]
+
+
+def test_a_common_word_is_not_narrow(in_acme, monkeypatch):
+    from apps.contacts import selectors
+
+    monkeypatch.setattr(selectors, "_common_words", lambda: {"777777": 0.002})
+    assert not selectors.search_is_narrow("user.777777@")
+    monkeypatch.setattr(selectors, "_common_words", lambda: {"777777": 0.0005})
+    assert selectors.search_is_narrow("user.777777@")
