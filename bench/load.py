@@ -26,21 +26,24 @@ Traffic (the mix's weights, per request drawn at random with a fixed seed):
 
 Open model: request i is due at start + i / rate whatever happened to the previous ones, and
 its latency runs from that due time to the end of its response, so a stalled server cannot
-hide its tail by slowing the generator down (coordinated omission). Why a small generator on
-aiohttp rather than locust: locust's users are a closed loop (each waits for its response
+hide its tail by slowing the generator down (coordinated omission). Why a small generator of
+its own rather than locust: locust's users are a closed loop (each waits for its response
 before its `wait_time`; `constant_throughput` only paces a user, it does not start requests
 on a schedule), so it needs a custom arrival shape plus many users to approximate an open
-model, and it would add gevent and a second event loop to the project. aiohttp is already a
-dependency and fires each request as its own task at its due time. Connections are kept alive
-and reused with gunicorn's threaded workers (`--threads` > 1), as an integrator's HTTP client
-does; gunicorn's sync workers close them, so then each request opens its own. The generator's
-own CPU is not free on 2 cores: the bench measures and prints it beside the server's.
+model, and it would add gevent and a second event loop to the project. Here each request is
+its own asyncio task started at its due time, on uvloop when installed, through the small
+keep-alive client of bench/_http.py (a third of aiohttp's CPU per request: the generator
+shares the 2 cores with the server). Connections are kept alive and reused with gunicorn's
+threaded workers (`--threads` > 1), as an integrator's HTTP client does; gunicorn's sync
+workers close them, so then each request opens its own. The generator's own CPU is not
+free on 2 cores: the bench measures and prints it beside the server's.
 
 Figures: requests/s offered and achieved, errors (every non-2xx and every transport error,
 by status), p50/p95/p99/max per endpoint and overall, how late the generator itself started
 requests, the web and worker processes, and CPU seconds used during the measured window by
-the load generator, the gunicorn processes, the Celery worker, the bench database's
-PostgreSQL backends and Redis, beside the whole machine's busy CPU (other work included).
+the load generator, the gunicorn processes, the Celery worker, the PostgreSQL server (every
+process of it, sampled twice a second so that connections ending during the window count)
+and Redis, beside the whole machine's busy CPU (other work included).
 `--profile` then runs the endpoint with the worst p95 in-process under cProfile and prints
 the functions with the most cumulative time, plus SQL queries and SQL time per request.
 """
@@ -61,6 +64,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections import Counter, defaultdict
@@ -174,6 +178,67 @@ class CpuGroup:
         return sum(value - self.start.get(pid, 0.0) for pid, value in self.end.items())
 
 
+class CpuSampler:
+    """Snapshots every group's processes when entered, then every half second and on exit
+    from a thread, so a process that ends during the window (a database connection past its
+    CONN_MAX_AGE) still counts up to its last sample."""
+
+    INTERVAL = 0.5
+
+    def __init__(self, groups: dict[str, CpuGroup], pids: dict) -> None:
+        self.groups, self.pids = groups, pids
+        self.seen: dict[str, set[int]] = {key: set() for key in groups}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self, *, first: bool) -> None:
+        for key, group in self.groups.items():
+            current = self.pids[key]()
+            self.seen[key].update(current)
+            group.snapshot(current, first=first)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.INTERVAL):
+            self._sample(first=False)
+
+    def __enter__(self) -> CpuSampler:
+        self._sample(first=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample(first=False)
+
+
+def _parent_pid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None  # a server on another machine: its CPU is not this machine's
+
+
+def _redis_server_pid(url: str) -> int | None:
+    """The Redis server's process, when it runs on this machine."""
+    import redis
+
+    try:
+        pid = int(redis.Redis.from_url(url).info("server")["process_id"])
+    except (redis.RedisError, KeyError, ValueError):
+        return None
+    return pid if proc_cpu(pid) is not None else None
+
+
+def _loop_name() -> str:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
 # ------------------------------------------------------------------------------------------
 # The stack
 # ------------------------------------------------------------------------------------------
@@ -246,8 +311,8 @@ class Stack:
             "--timeout", "60",
         ]  # fmt: skip
         if self.args.threads > 1:
-            # Idle connections are kept longer than the client keeps them (aiohttp: 15 s), as
-            # bin/run's Procfile does: a connection the server closes just as the client
+            # Idle connections are kept 75 s, as bin/run's Procfile does (the client keeps
+            # them for the whole run): a connection the server closes just as the client
             # reuses it loses that request (2 of 8,000 at 200 requests/s with gunicorn's 2 s).
             web_cmd += ["--worker-class", "gthread", "--threads", str(self.args.threads)]
             web_cmd += ["--keep-alive", "75"]
@@ -552,29 +617,26 @@ async def _drive(
 ) -> tuple[list[Result], float]:
     """Fire requests at a constant arrival rate for `seconds`; returns the results and the
     window's start (loop time)."""
-    import aiohttp
+    from bench._http import HttpClient, ResponseError
 
     loop = asyncio.get_running_loop()
     headers = {"Authorization": f"Bearer {secret}", "Accept": "application/json"}
+    if not keep_alive:
+        # gunicorn's sync workers close every connection after its response anyway.
+        headers["Connection"] = "close"
     results: list[Result] = []
-    # gunicorn's sync workers close every connection (force_close saves aiohttp a failed
-    # reuse); its threaded workers keep them alive, as an integrator's HTTP client would.
-    connector = aiohttp.TCPConnector(limit=2000, force_close=not keep_alive)
-    client_timeout = aiohttp.ClientTimeout(total=timeout)
-    async with aiohttp.ClientSession(
-        base_url=base, connector=connector, timeout=client_timeout, headers=headers
-    ) as session:
+    host, port = urlsplit(base).hostname, urlsplit(base).port
+    client = HttpClient(host, port, headers, timeout)
+    try:
 
         async def fire(kind: str, method: str, path: str, body: dict | None, due: float):
             began = loop.time()
             try:
-                async with session.request(method, path, json=body) as response:
-                    payload = await response.read()
-                    status = response.status
+                status, payload = await client.request(method, path, body)
                 error = "" if 200 <= status < 300 else payload[:200].decode(errors="replace")
             except TimeoutError:
                 status, error = 0, "timeout"
-            except aiohttp.ClientError as exc:
+            except (OSError, ResponseError) as exc:
                 status, error = 0, type(exc).__name__
             results.append(Result(kind, due, began, loop.time(), status, error))
 
@@ -592,11 +654,24 @@ async def _drive(
             task.add_done_callback(pending.discard)
         if pending:
             await asyncio.wait(pending)
+    finally:
+        client.close()
     return results, start
 
 
+def _run(coroutine):
+    """Run on uvloop's event loop when it is installed (dev extras): it halves the client's
+    CPU per request against asyncio's own loop (see bench/_http.py)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
+
+
 def drive(stack: Stack, seeded: Seeded, traffic: Traffic, rate: float, seconds: float, timeout):
-    return asyncio.run(
+    return _run(
         _drive(
             base=f"http://127.0.0.1:{stack.port}",
             secret=seeded.secret,
@@ -852,46 +927,39 @@ def main() -> None:
                 print(f"waited {waited:.1f} s for gunicorn's backlog to drain", flush=True)
         setup_seconds = time.perf_counter() - t0
 
-        # The measured window: CPU snapshots around it.
+        # The measured window: CPU of each group sampled around and during it.
         from django.db import connection
 
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                [DB_NAME],
-            )
-            pg_pids = [row[0] for row in cursor.fetchall()]
+            cursor.execute("SELECT pg_backend_pid()")
+            postmaster = _parent_pid(cursor.fetchone()[0])
         connection.close()  # this process stays off the database during the window
-        redis_pid = None
-        pidfile = Path(os.environ.get("LYNKIST_DATA_DIR", ROOT / ".data")) / "redis" / "redis.pid"
-        if stack.redis_url.startswith("unix://") and pidfile.exists():
-            redis_pid = int(pidfile.read_text().strip() or 0) or None
+        redis_pid = _redis_server_pid(stack.redis_url)
         groups = {
             "web": CpuGroup("gunicorn"),
             "worker": CpuGroup("Celery worker"),
-            "pg": CpuGroup("PostgreSQL backends"),
+            "pg": CpuGroup("PostgreSQL"),
             "redis": CpuGroup("Redis"),
         }
         pids = {
-            "web": lambda: stack.web_pids(),
-            "worker": lambda: stack.worker_pids(),
-            "pg": lambda: pg_pids,
+            "web": stack.web_pids,
+            "worker": stack.worker_pids,
+            # The whole server: backends (gunicorn's connections are replaced every
+            # CONN_MAX_AGE seconds, so some end during the window) and the WAL writer,
+            # checkpointer and autovacuum that the load's writes keep busy.
+            "pg": lambda: _tree(postmaster) if postmaster else [],
             "redis": lambda: [redis_pid] if redis_pid else [],
         }
-        for key, group in groups.items():
-            group.snapshot(pids[key](), first=True)
+        sampler = CpuSampler(groups, pids)
         machine_before = _machine_busy()
         self_before = os.times()
         load_before = os.getloadavg()
         print(f"measuring: {args.duration:.0f} s at {args.rate:.0f} requests/s", flush=True)
-        results, start = drive(stack, seeded, traffic, args.rate, args.duration, args.timeout)
-        self_after = os.times()
-        machine_after = _machine_busy()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [DB_NAME])
-            pg_pids = sorted(set(pg_pids) | {row[0] for row in cursor.fetchall()})
-        for key, group in groups.items():
-            group.snapshot(pids[key](), first=False)
+        with sampler:
+            results, start = drive(stack, seeded, traffic, args.rate, args.duration, args.timeout)
+            self_after = os.times()
+            machine_after = _machine_busy()
+        pg_processes = len(sampler.seen["pg"])
         load_after = os.getloadavg()
 
         window = max(r.ended for r in results) - start
@@ -903,8 +971,8 @@ def main() -> None:
         lines.append(
             f"processes: {web_workers} gunicorn {'gthread x' + str(args.threads) if args.threads > 1 else 'sync'} "  # noqa: E501
             f"worker(s) + master, {len(worker_pids)} Celery worker process(es) (solo pool), "
-            f"{len(pg_pids)} PostgreSQL backend(s) of the bench database; load generator: "
-            "1 process (asyncio + aiohttp), "
+            f"{pg_processes} PostgreSQL process(es) seen (the server's, backends included); "
+            f"load generator: 1 process ({_loop_name()} + bench/_http.py), "
             + ("keep-alive connections" if args.threads > 1 else "a new connection per request")
         )
         server_cpu = sum(groups[k].seconds() for k in ("web", "worker", "pg"))
@@ -914,7 +982,7 @@ def main() -> None:
             f"({generator / window * 100:.0f} % of a core); server {server_cpu:.1f} = gunicorn "
             f"{groups['web'].seconds():.1f} + Celery {groups['worker'].seconds():.1f} + "
             f"PostgreSQL {groups['pg'].seconds():.1f}"
-            + (f"; Redis (shared server) {groups['redis'].seconds():.1f}" if redis_pid else "")
+            + (f"; Redis {groups['redis'].seconds():.1f}" if redis_pid else "")
             + f"; whole machine busy {busy:.1f} of {available:.1f} core-s (other work "
             f"{max(busy - generator - server_cpu - groups['redis'].seconds(), 0):.1f})"
         )
