@@ -217,11 +217,14 @@ def search_is_narrow(term: str) -> bool:
     term = " ".join((term or "").split())
     if term.startswith("+") and _PHONE_TERM.match(term):
         return len(re.sub(r"\D", "", term)) >= NARROW_PHONE_DIGITS
+    conditions = _rare_word_conditions(term.lower())
+    if not conditions:
+        return False  # one piece, or only common words: no index leads to a few rows
     common = _common_words()
     return any(
         _share(c, common) < NARROW_WORD_SHARE
         and (not c.prefix or len(c.lexeme) >= NARROW_PREFIX_LETTERS)
-        for c in _rare_word_conditions(term.lower())
+        for c in conditions
     )
 
 

@@ -498,3 +498,15 @@ def test_a_common_word_is_not_narrow(in_acme, monkeypatch):
     assert not selectors.search_is_narrow("user.777777@")
     monkeypatch.setattr(selectors, "_common_words", lambda: {"777777": 0.0005})
     assert selectors.search_is_narrow("user.777777@")
+
+
+def test_a_term_of_one_piece_reads_no_word_statistics(in_acme):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.contacts import selectors
+
+    selectors._word_statistics.clear()
+    with CaptureQueriesContext(connection) as queries:
+        assert not selectors.search_is_narrow("anurag")
+    assert len(queries) == 0
