@@ -377,15 +377,23 @@ def _funnel_svg(stats: dict[str, int]) -> list[dict[str, Any]]:
 
 
 def _rate_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """An SVG polyline of sends per minute (400 x 100)."""
+    """Sends per minute for an SVG of 400 x 100: a line through a dot per minute. The dots
+    keep a campaign sent within one minute visible (a line needs two points), centred then."""
     if not rows:
         return {}
     peak = max(row["count"] for row in rows) or 1
     step = 400 / max(len(rows) - 1, 1)
-    points = " ".join(
-        f"{round(i * step)},{round(100 - 90 * row['count'] / peak)}" for i, row in enumerate(rows)
-    )
-    return {"points": points, "peak": peak, "per_second": round(peak / 60, 1), "rows": rows}
+    dots = [
+        (200 if len(rows) == 1 else round(i * step), round(100 - 90 * row["count"] / peak))
+        for i, row in enumerate(rows)
+    ]
+    return {
+        "points": " ".join(f"{x},{y}" for x, y in dots),
+        "dots": dots,
+        "peak": peak,
+        "per_second": round(peak / 60, 1),
+        "rows": rows,
+    }
 
 
 # Statuses keep arriving after the last send (deliveries, reads, late failures): the campaign

@@ -134,3 +134,24 @@ def test_follow_up_button_creates_a_draft(alice_client, campaign):
     assert response.status_code == 302
     assert get(name="May (delivered not read)").status == CampaignStatus.DRAFT
     assert alice_client.get(f"/acme/campaigns/{campaign.id}/").status_code == 200
+
+
+def test_a_rate_chart_of_one_minute_still_shows_that_minute():
+    """A line needs two points: a campaign sent within one minute is drawn as a centred dot."""
+    from apps.campaigns.views import _rate_chart
+
+    one = _rate_chart([{"count": 20}])
+    assert one["dots"] == [(200, 10)] and one["peak"] == 20
+    three = _rate_chart([{"count": 0}, {"count": 30}, {"count": 15}])
+    assert three["dots"] == [(0, 100), (200, 10), (400, 55)]
+    assert three["points"] == "0,100 200,10 400,55"
+    assert _rate_chart([]) == {}
+
+
+def test_the_campaign_page_draws_a_dot_per_minute_of_sends(alice_client, campaign):
+    services.campaign_send_now(campaign=campaign)
+    CampaignRecipient.objects.filter(campaign=campaign).update(
+        status="failed", error_code="131026", failed_at=timezone.now()
+    )
+    body = alice_client.get(f"/acme/campaigns/{campaign.id}/").content.decode()
+    assert '<circle cx="200"' in body
