@@ -200,10 +200,10 @@ def _rare_word_conditions(term: str) -> list[_WordCondition]:
 
 
 # A search is narrow when an index leads straight to its few matches: a phone prefix of at
-# least this many digits (an E.164 number has at most 15, so it leaves a few thousand numbers
-# at most), or a word held by under NARROW_WORD_SHARE of live contacts. A prefix shorter than
-# NARROW_PREFIX_LETTERS is never narrow: the statistics only know the most common words, so
-# they would count "1" (every number starting with 1) as rare.
+# least this many digits (most numbers have 10 to 12 digits with the country code, so nine
+# leave at most about a thousand), or a word held by under NARROW_WORD_SHARE of live
+# contacts. A prefix shorter than NARROW_PREFIX_LETTERS is never narrow: the statistics only
+# know the most common words, so they would count "1" (every number starting with 1) as rare.
 NARROW_PHONE_DIGITS = 9
 NARROW_WORD_SHARE = 0.001
 NARROW_PREFIX_LETTERS = 4
