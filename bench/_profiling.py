@@ -29,14 +29,20 @@ def redis_url_with_db(url: str, db: int) -> str:
     return f"{base}/{db}" if last.isdigit() else f"{url.rstrip('/')}/{db}"
 
 
-def proc_cpu(pid: int) -> float | None:
-    """User + system CPU seconds of one process (all its threads), None once it is gone."""
+def proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first), None once the
+    process is gone or is not on this machine."""
     try:
         with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
+            return handle.read().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of one process (all its threads), None once it is gone."""
+    fields = proc_stat(pid)
+    return None if fields is None else (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
 def where(filename: str, line: int, name: str) -> str:

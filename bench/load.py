@@ -72,7 +72,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from bench._profiling import CLK_TCK, ROOT, proc_cpu, profile_rows, redis_url_with_db
+try:
+    import uvloop
+except ImportError:  # the dev extras bring it; asyncio's own loop works, at more CPU
+    uvloop = None
+
+from bench._profiling import CLK_TCK, ROOT, proc_cpu, proc_stat, profile_rows, redis_url_with_db
 
 SLUG = "bench-load"
 DB_NAME = "lynkist_bench_load"
@@ -213,11 +218,8 @@ class CpuSampler:
 
 
 def _parent_pid(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return int(handle.read().rsplit(")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None  # a server on another machine: its CPU is not this machine's
+    fields = proc_stat(pid)  # None: a server on another machine, whose CPU is not ours
+    return None if fields is None else int(fields[1])
 
 
 def _redis_server_pid(url: str) -> int | None:
@@ -229,14 +231,6 @@ def _redis_server_pid(url: str) -> int | None:
     except (redis.RedisError, KeyError, ValueError):
         return None
     return pid if proc_cpu(pid) is not None else None
-
-
-def _loop_name() -> str:
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        return "asyncio"
-    return "uvloop"
 
 
 # ------------------------------------------------------------------------------------------
@@ -625,8 +619,8 @@ async def _drive(
         # gunicorn's sync workers close every connection after its response anyway.
         headers["Connection"] = "close"
     results: list[Result] = []
-    host, port = urlsplit(base).hostname, urlsplit(base).port
-    client = HttpClient(host, port, headers, timeout)
+    address = urlsplit(base)
+    client = HttpClient(address.hostname, address.port, headers, timeout)
     try:
 
         async def fire(kind: str, method: str, path: str, body: dict | None, due: float):
@@ -662,9 +656,7 @@ async def _drive(
 def _run(coroutine):
     """Run on uvloop's event loop when it is installed (dev extras): it halves the client's
     CPU per request against asyncio's own loop (see bench/_http.py)."""
-    try:
-        import uvloop
-    except ImportError:
+    if uvloop is None:
         return asyncio.run(coroutine)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(coroutine)
@@ -972,7 +964,7 @@ def main() -> None:
             f"processes: {web_workers} gunicorn {'gthread x' + str(args.threads) if args.threads > 1 else 'sync'} "  # noqa: E501
             f"worker(s) + master, {len(worker_pids)} Celery worker process(es) (solo pool), "
             f"{pg_processes} PostgreSQL process(es) seen (the server's, backends included); "
-            f"load generator: 1 process ({_loop_name()} + bench/_http.py), "
+            f"load generator: 1 process ({'uvloop' if uvloop else 'asyncio'} + bench/_http.py), "
             + ("keep-alive connections" if args.threads > 1 else "a new connection per request")
         )
         server_cpu = sum(groups[k].seconds() for k in ("web", "worker", "pg"))

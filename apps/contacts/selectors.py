@@ -78,6 +78,11 @@ class ContactFilters:
     sort: str = "newest"
 
 
+def _collapsed(term: str | None) -> str:
+    """The term as every search reads it: whitespace runs made one space, ends trimmed."""
+    return " ".join((term or "").split())
+
+
 def search_q(term: str, *, bounded: bool = False) -> Q:
     """The term (whitespace collapsed, any case) as a substring of the contact's search
     document: first and last name, e-mail and company, so "first last" matches the two names;
@@ -90,7 +95,7 @@ def search_q(term: str, *, bounded: bool = False) -> Q:
     window): the term is then never offered to the trigrams, which the planner believes cheap
     for any term ("anurag sharma": 20 ms of trigrams for a page that walking the window reads
     in 4 ms). The same contacts match either way."""
-    term = " ".join((term or "").split())
+    term = _collapsed(term)
     if not term:
         return Q()
     by_text = _substring_q(term.lower(), trigrams=not bounded)
@@ -214,7 +219,7 @@ def search_is_narrow(term: str) -> bool:
     ContactQuerySet.with_search_window) pays off for common terms, whose newest matches sit
     among the newest contacts; a narrow term has a handful of matches there, so the window
     would read its 10,000 rows (~3 ms of PostgreSQL) and then run the full search anyway."""
-    term = " ".join((term or "").split())
+    term = _collapsed(term)
     if term.startswith("+") and _PHONE_TERM.match(term):
         return len(re.sub(r"\D", "", term)) >= NARROW_PHONE_DIGITS
     conditions = _rare_word_conditions(term.lower())
